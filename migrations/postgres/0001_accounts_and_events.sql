@@ -1,0 +1,42 @@
+-- Accounts, login sessions, events and their attendees.
+-- Times are milliseconds since the Unix epoch (UTC) in both backends.
+
+CREATE TABLE app_user (
+    user_id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username        TEXT   NOT NULL,
+    -- ASCII-lowercased username: uniqueness and login ignore case.
+    username_folded TEXT   NOT NULL UNIQUE,
+    display_name    TEXT   NOT NULL,
+    password_hash   TEXT   NOT NULL,
+    role            TEXT   NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
+    created_at      BIGINT NOT NULL
+);
+
+CREATE TABLE session (
+    session_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- SHA-256 of the bearer token; the token itself is never stored.
+    token_hash TEXT   NOT NULL UNIQUE,
+    user_id    BIGINT NOT NULL REFERENCES app_user (user_id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX session_by_user ON session (user_id);
+CREATE INDEX session_by_expiry ON session (expires_at);
+
+CREATE TABLE event (
+    event_id     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    title        TEXT   NOT NULL,
+    starts_at    BIGINT NOT NULL,
+    ends_at      BIGINT,
+    organizer_id BIGINT NOT NULL REFERENCES app_user (user_id),
+    created_at   BIGINT NOT NULL
+);
+CREATE INDEX event_by_start ON event (starts_at, event_id);
+
+CREATE TABLE event_attendee (
+    event_id      BIGINT NOT NULL REFERENCES event (event_id) ON DELETE CASCADE,
+    user_id       BIGINT NOT NULL REFERENCES app_user (user_id) ON DELETE CASCADE,
+    registered_at BIGINT NOT NULL,
+    PRIMARY KEY (event_id, user_id)
+);
+CREATE INDEX event_attendee_by_user ON event_attendee (user_id);

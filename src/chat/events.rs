@@ -1,0 +1,53 @@
+//! Events: create (the caller organizes it), list, read, register as attendee.
+
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::AuthUser;
+use crate::clock::{Millis, parse_rfc3339};
+use crate::domain::event::{CreateEvent, Event, EventId};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+pub const LIST_LIMIT_DEFAULT: i64 = 50;
+pub const LIST_LIMIT_MAX: i64 = 100;
+
+/// `GET /api/events` query.
+#[derive(Debug, Default, Deserialize, IntoParams, ToSchema)]
+pub struct ListEvents {
+    /// Only events starting at or after this RFC 3339 time.
+    pub from: Option<String>,
+    /// 1–100, default 50.
+    pub limit: Option<i64>,
+}
+
+/// Creates an event organized by the caller.
+pub async fn create_event(state: &AppState, caller: &AuthUser, req: CreateEvent) -> AppResult<Event> {
+    let new = req.validate()?;
+    let event_id = state.store.insert_event(caller.user.id, &new, state.clock.now_ms()).await?;
+    get_event(state, caller, event_id).await
+}
+
+pub async fn get_event(state: &AppState, caller: &AuthUser, event_id: EventId) -> AppResult<Event> {
+    state.store.event(event_id, caller.user.id).await?.ok_or(AppError::NotFound("event"))
+}
+
+pub async fn list_events(state: &AppState, caller: &AuthUser, query: ListEvents) -> AppResult<Vec<Event>> {
+    let limit = query.limit.unwrap_or(LIST_LIMIT_DEFAULT);
+    if !(1..=LIST_LIMIT_MAX).contains(&limit) {
+        return Err(AppError::validation("invalid_limit", format!("limit must be 1–{LIST_LIMIT_MAX}")));
+    }
+    let from: Millis = match query.from.as_deref() {
+        Some(text) => parse_rfc3339(text)
+            .ok_or_else(|| AppError::validation("invalid_time", "from must be an RFC 3339 time"))?,
+        None => Millis::MIN,
+    };
+    Ok(state.store.list_events(caller.user.id, from, limit).await?)
+}
+
+/// Registers the caller as an attendee; registering again is harmless.
+pub async fn register_attendee(state: &AppState, caller: &AuthUser, event_id: EventId) -> AppResult<Event> {
+    get_event(state, caller, event_id).await?;
+    state.store.add_attendee(event_id, caller.user.id, state.clock.now_ms()).await?;
+    get_event(state, caller, event_id).await
+}

@@ -1,0 +1,7 @@
+//! The chat service layer: where the product's rules live.
+//!
+//! REST handlers and Socket.IO handlers both call these functions (authorize → validate →
+//! persist → publish), so a change made either way behaves and broadcasts the same.
+//! Nothing here knows about HTTP or Socket.IO.
+
+pub mod events;

@@ -1,0 +1,218 @@
+//! Command line and environment configuration.
+//!
+//! Every setting is a flag with an `EVENTSYNC_*` environment variable, so the same binary
+//! runs from a shell, a unit file or a container without a config file. Limits and
+//! timeouts live here as named settings rather than as numbers scattered through handlers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `eventsync-chat`: the command line.
+#[derive(Debug, Parser)]
+#[command(name = "eventsync-chat", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (REST API and Socket.IO on one port).
+    Serve(ServeArgs),
+    /// Manage user accounts from the command line.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; prints it as JSON.
+    Create(UserCreateArgs),
+}
+
+#[derive(Args)]
+pub struct UserCreateArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Username: 3–32 characters of A–Z, a–z, 0–9, `_`, `.` and `-`.
+    #[arg(long)]
+    pub username: String,
+    /// Password; read from standard input when omitted.
+    #[arg(long, env = "EVENTSYNC_USER_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Display name (defaults to the username).
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// Make the account an admin (support staff who may moderate any room).
+    #[arg(long)]
+    pub admin: bool,
+}
+
+impl std::fmt::Debug for UserCreateArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserCreateArgs")
+            .field("storage", &self.storage)
+            .field("username", &self.username)
+            .field("admin", &self.admin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where data lives: shared by `serve` and the admin commands.
+#[derive(Clone, Args)]
+pub struct StorageArgs {
+    /// Directory for the embedded database and uploaded files.
+    #[arg(long, env = "EVENTSYNC_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Database URL (`sqlite://…` or `postgres://…`); default: SQLite file in the data directory.
+    #[arg(long, env = "EVENTSYNC_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+// A database URL may carry a password: Debug output (logs, panics) never shows it.
+impl std::fmt::Debug for StorageArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageArgs")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl StorageArgs {
+    /// A storage location for tests and tools: SQLite under `data_dir`.
+    pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
+        StorageArgs { data_dir: data_dir.into(), database_url: None }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Settings of `eventsync-chat serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Address to listen on (port 0 picks a free port; the bound address is printed).
+    #[arg(long, env = "EVENTSYNC_LISTEN", default_value = "127.0.0.1:5000")]
+    pub listen: SocketAddr,
+    /// Log format on stderr.
+    #[arg(long, env = "EVENTSYNC_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// Limits, timeouts and security settings of a running server.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Largest JSON request body, in bytes.
+    #[arg(long, env = "EVENTSYNC_MAX_JSON_BYTES", default_value_t = 64 * 1024)]
+    pub max_json_bytes: usize,
+    /// How long a login session lasts, in seconds.
+    #[arg(long, env = "EVENTSYNC_SESSION_TTL_SECONDS", default_value_t = 30 * 24 * 3600)]
+    pub session_ttl_seconds: u64,
+    /// Mark the session cookie `Secure` (serve over HTTPS behind a proxy).
+    #[arg(long, env = "EVENTSYNC_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Other origins (e.g. `https://events.example.org`) whose cookie-authenticated
+    /// requests are trusted; comma-separated. The server's own origin always is.
+    #[arg(long, env = "EVENTSYNC_TRUSTED_ORIGINS", value_delimiter = ',')]
+    pub trusted_origins: Vec<String>,
+    /// `off` turns every rate limit off (load tests, trusted networks).
+    #[arg(long, env = "EVENTSYNC_RATE_LIMITS", value_enum, default_value = "on")]
+    pub rate_limits: Switch,
+    /// Login attempts allowed per client IP address per minute.
+    #[arg(long, env = "EVENTSYNC_RATE_LIMIT_LOGIN_PER_IP", default_value_t = 30)]
+    pub rate_limit_login_per_ip: u32,
+    /// Login attempts allowed per username per minute.
+    #[arg(long, env = "EVENTSYNC_RATE_LIMIT_LOGIN_PER_USERNAME", default_value_t = 10)]
+    pub rate_limit_login_per_username: u32,
+    /// Password hashes computed at once; further logins wait (bounds CPU under attack).
+    #[arg(long, env = "EVENTSYNC_PASSWORD_HASH_CONCURRENCY", default_value_t = 2)]
+    pub password_hash_concurrency: usize,
+    /// Readers in the SQLite connection pool (there is always exactly one writer).
+    #[arg(long, env = "EVENTSYNC_SQLITE_READERS", default_value_t = 4)]
+    pub sqlite_readers: u32,
+    /// Seconds to wait for in-flight requests on shutdown before closing anyway.
+    #[arg(long, env = "EVENTSYNC_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Limits {
+    pub fn session_ttl(&self) -> Duration {
+        Duration::from_secs(self.session_ttl_seconds)
+    }
+
+    pub fn rate_limits_on(&self) -> bool {
+        self.rate_limits == Switch::On
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // One source of defaults: the clap declarations above (and, like every flag, the
+        // `EVENTSYNC_*` environment).
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            limits: Limits,
+        }
+        Defaults::parse_from(["defaults"]).limits
+    }
+}
+
+impl ServeArgs {
+    /// Settings for an embedded server in `data_dir` on `listen`, every limit at its default.
+    pub fn embedded(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+        ServeArgs {
+            storage: StorageArgs::embedded(data_dir),
+            listen,
+            log_format: LogFormat::Text,
+            limits: Limits::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn debug_output_hides_database_password() {
+        let storage = StorageArgs {
+            data_dir: "./data".into(),
+            database_url: Some("postgres://chat:hunter2@db/chat".into()),
+        };
+        assert!(!format!("{storage:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn defaults_come_from_the_flag_declarations() {
+        let limits = Limits::default();
+        assert_eq!(limits.max_json_bytes, 65536);
+        assert!(limits.rate_limits_on());
+        assert_eq!(limits.rate_limit_login_per_username, 10);
+    }
+}

@@ -1,0 +1,98 @@
+//! `/api/events*`: events and attendee registration.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{Json, Path, Query};
+use crate::auth::AuthUser;
+use crate::chat::events::{self, ListEvents};
+use crate::domain::event::{CreateEvent, Event, EventId};
+use crate::error::{AppResult, ErrorBody};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_event, list_events))
+        .routes(routes!(get_event))
+        .routes(routes!(register_attendee))
+}
+
+/// `GET /api/events` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventList {
+    pub events: Vec<Event>,
+}
+
+/// # `POST /api/events`
+///
+/// Creates an event; the caller becomes its organizer.
+#[utoipa::path(post, path = "/api/events", tag = "events", request_body = CreateEvent,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 201, description = "Created", body = Event),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 422, description = "`invalid_field`, `invalid_time`", body = ErrorBody),
+    ))]
+async fn create_event(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Json(req): Json<CreateEvent>,
+) -> AppResult<(StatusCode, axum::Json<Event>)> {
+    let event = events::create_event(&state, &auth, req).await?;
+    Ok((StatusCode::CREATED, axum::Json(event)))
+}
+
+/// # `GET /api/events`
+///
+/// Events in start order.
+#[utoipa::path(get, path = "/api/events", tag = "events", params(ListEvents),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Events", body = EventList),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 422, description = "`invalid_limit`, `invalid_time`", body = ErrorBody),
+    ))]
+async fn list_events(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(query): Query<ListEvents>,
+) -> AppResult<axum::Json<EventList>> {
+    let events = events::list_events(&state, &auth, query).await?;
+    Ok(axum::Json(EventList { events }))
+}
+
+/// # `GET /api/events/{id}`
+#[utoipa::path(get, path = "/api/events/{id}", tag = "events", params(("id" = i64, Path, description = "Event id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The event", body = Event),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    ))]
+async fn get_event(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(event_id): Path<EventId>,
+) -> AppResult<axum::Json<Event>> {
+    Ok(axum::Json(events::get_event(&state, &auth, event_id).await?))
+}
+
+/// # `POST /api/events/{id}/register`
+///
+/// Registers the caller as an attendee (idempotent).
+#[utoipa::path(post, path = "/api/events/{id}/register", tag = "events", params(("id" = i64, Path, description = "Event id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Registered; the event with `is_attendee: true`", body = Event),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    ))]
+async fn register_attendee(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(event_id): Path<EventId>,
+) -> AppResult<axum::Json<Event>> {
+    Ok(axum::Json(events::register_attendee(&state, &auth, event_id).await?))
+}

@@ -1,0 +1,101 @@
+//! EventSync Chat: a self-hosted real-time chat server for event platforms.
+//!
+//! A tour, following a request:
+//! - [`config`]: flags and `EVENTSYNC_*` variables; every limit is a named setting.
+//! - [`http`]: one axum router per resource, merged with the OpenAPI document and the
+//!   cross-origin guard. Handlers are thin: decode, call one service function, encode.
+//! - [`realtime`]: Socket.IO on the same port; handshake authentication, socket rooms.
+//! - [`auth`]: accounts, passwords, session tokens and where credentials come from.
+//! - [`chat`]: the service layer, where the rules live; REST and Socket.IO both call it.
+//! - [`domain`]: plain types and pure validation rules.
+//! - [`store`]: SQLite or PostgreSQL behind one `Store`, migrations embedded.
+//! - [`error`]: the one error type and its JSON form.
+//! - [`clock`], [`ratelimit`], [`metrics`]: injectable time, rate limits, Prometheus.
+//!
+//! [`run`] serves on a listener until a shutdown future resolves; `main` and the
+//! integration tests both call it.
+
+pub mod admin;
+pub mod auth;
+pub mod chat;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod ratelimit;
+pub mod realtime;
+pub mod state;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::clock::SharedClock;
+use crate::config::ServeArgs;
+use crate::error::BoxError;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// How often expired login sessions are deleted.
+const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Serves HTTP and Socket.IO on `listener` until `shutdown` resolves, then stops
+/// accepting, disconnects sockets cleanly and waits (up to the grace period) for
+/// requests in flight.
+pub async fn run(
+    config: ServeArgs,
+    clock: SharedClock,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), BoxError> {
+    let store = Store::open(&config.storage, config.limits.sqlite_readers).await?;
+    let grace = Duration::from_secs(config.limits.shutdown_grace_seconds);
+    let (socket_layer, io) = realtime::layer();
+    let state = AppState::new(store.clone(), clock, config.limits, io.clone());
+    realtime::attach(&io, state.clone());
+    let app = http::router(state.clone()).layer(socket_layer);
+
+    let sweeper = tokio::spawn(sweep_expired_sessions(state.clone()));
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing sockets, finishing requests in flight");
+        let _ = stopping_tx.send(());
+        io.close().await;
+    };
+    tracing::info!(addr = %listener.local_addr()?, database = store.backend_name(), "serving");
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(signal);
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result?,
+        () = deadline => tracing::warn!("grace period over; dropping remaining connections"),
+    }
+    sweeper.abort();
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn sweep_expired_sessions(state: AppState) {
+    let mut interval = tokio::time::interval(SESSION_SWEEP_INTERVAL);
+    loop {
+        interval.tick().await;
+        match state.store.delete_expired_sessions(state.clock.now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "deleted expired sessions"),
+            Err(err) => tracing::warn!(error = %err, "could not delete expired sessions"),
+        }
+    }
+}

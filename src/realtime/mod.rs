@@ -1,0 +1,93 @@
+//! Socket.IO (protocol v5) on `/socket.io/`: handshake authentication and per-user rooms.
+//!
+//! A socket authenticates with `auth: {token}`, `Authorization: Bearer …` or the session
+//! cookie (only from our own origin, like any cookie-authenticated request); anything
+//! else is refused with a `connect_error` whose message says why. Each socket joins
+//! `user:<id>`, the room that reaches all of one user's tabs and devices.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use socketioxide::SocketIo;
+use socketioxide::extract::{SocketRef, TryData};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::layer::SocketIoLayer;
+
+use crate::auth::accounts::{self, AuthUser};
+use crate::auth::credentials::{TokenSource, cookie_origin_allowed, token_from_headers};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Read buffer per WebSocket: far below tungstenite's 128 KiB default, because idle
+/// connections are the common case and chat frames are small.
+const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Largest Socket.IO packet accepted from a client.
+const MAX_PAYLOAD_BYTES: u64 = 64 * 1024;
+
+/// The Socket.IO tower layer and its handle; handlers are attached by [`attach`].
+pub fn layer() -> (SocketIoLayer, SocketIo) {
+    SocketIo::builder()
+        .ws_read_buffer_size(WS_READ_BUFFER_BYTES)
+        .max_payload(MAX_PAYLOAD_BYTES)
+        .ack_timeout(Duration::from_secs(10))
+        .build_layer()
+}
+
+/// Socket.IO room for all sockets of one user.
+pub fn user_room(user_id: i64) -> String {
+    format!("user:{user_id}")
+}
+
+/// The `auth` object a client may send in its CONNECT packet.
+#[derive(Debug, Default, Deserialize)]
+struct HandshakeAuth {
+    token: Option<String>,
+}
+
+/// Registers the default namespace with handshake authentication.
+pub fn attach(io: &SocketIo, state: AppState) {
+    let auth_state = state.clone();
+    let authenticate = move |socket: SocketRef, TryData(auth): TryData<HandshakeAuth>| {
+        let state = auth_state.clone();
+        async move {
+            let user = authenticate_handshake(&state, &socket, auth.ok()).await?;
+            socket.extensions.insert(user);
+            Ok::<(), AppError>(())
+        }
+    };
+    let on_connect = move |socket: SocketRef| {
+        let state = state.clone();
+        async move {
+            let Some(user) = socket.extensions.get::<AuthUser>() else {
+                // Unreachable: the middleware stores the user before this runs.
+                let _ = socket.disconnect();
+                return;
+            };
+            socket.join(user_room(user.user.id));
+            state.metrics.sockets.inc();
+            tracing::debug!(user_id = user.user.id, sid = %socket.id, "socket connected");
+            let metrics = state.metrics.clone();
+            socket.on_disconnect(move || async move {
+                metrics.sockets.dec();
+            });
+        }
+    };
+    io.ns("/", on_connect.with(authenticate));
+}
+
+async fn authenticate_handshake(
+    state: &AppState,
+    socket: &SocketRef,
+    auth: Option<HandshakeAuth>,
+) -> Result<AuthUser, AppError> {
+    let headers = &socket.req_parts().headers;
+    let (token, source) = match auth.and_then(|a| a.token).filter(|t| !t.is_empty()) {
+        Some(token) => (token, TokenSource::HandshakeAuth),
+        None => token_from_headers(headers).ok_or(AppError::Unauthenticated)?,
+    };
+    // A cookie rides along on handshakes other sites open (cross-site WebSocket hijacking).
+    if source == TokenSource::Cookie && !cookie_origin_allowed(headers, &state.limits.trusted_origins) {
+        return Err(AppError::CrossOrigin);
+    }
+    accounts::authenticate(state, &token).await
+}

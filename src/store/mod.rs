@@ -1,0 +1,136 @@
+//! Persistence: one `Store` over SQLite (embedded default) or PostgreSQL (scale-out).
+//!
+//! Queries are written once, with `$N` placeholders both dialects accept, and run on
+//! whichever pool is configured through [`with_pool!`]: the macro expands the same body
+//! once per backend, so each runs natively typed (no `Any` driver, no runtime SQL
+//! rewriting). SQLite runs in WAL mode with exactly one writer connection, which
+//! serialises writes without "database is locked" retries, and a pool of readers.
+//! Migrations are embedded in the binary, one folder per backend, and run at start.
+
+mod events;
+mod sessions;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::config::StorageArgs;
+use crate::error::BoxError;
+
+pub use events::EventRow;
+pub use sessions::SessionUser;
+pub use users::{NewUser, UserCredentials};
+
+/// Which database, and its pools.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite { writer: SqlitePool, reader: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// The application's database handle; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+/// Runs `$body` with `$pool` bound to the configured backend's reader or writer pool.
+/// PostgreSQL has one pool for both.
+macro_rules! with_pool {
+    ($store:expr, $role:ident, |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite { $role: $pool, .. } => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// How long a connection waits for a lock or a pool slot before the request fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Store {
+    /// Opens (creating if needed) the configured database and brings its schema up to date.
+    pub async fn open(storage: &StorageArgs, sqlite_readers: u32) -> Result<Store, BoxError> {
+        let store = match storage.database_url.as_deref() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Store::open_postgres(url).await?
+            }
+            Some(url) => Store::open_sqlite(SqliteConnectOptions::from_str(url)?, sqlite_readers).await?,
+            None => {
+                std::fs::create_dir_all(&storage.data_dir)?;
+                let path = storage.data_dir.join("eventsync.db");
+                Store::open_sqlite(SqliteConnectOptions::new().filename(path), sqlite_readers).await?
+            }
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn open_sqlite(options: SqliteConnectOptions, readers: u32) -> Result<Store, BoxError> {
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        // The writer connects first so the WAL file exists before readers open.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(options.clone())
+            .await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(readers.max(1))
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Store { backend: Backend::Sqlite { writer, reader } })
+    }
+
+    async fn open_postgres(url: &str) -> Result<Store, BoxError> {
+        let pool =
+            PgPoolOptions::new().max_connections(16).acquire_timeout(BUSY_TIMEOUT).connect(url).await?;
+        Ok(Store { backend: Backend::Postgres(pool) })
+    }
+
+    async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => sqlx::migrate!("migrations/sqlite").run(writer).await,
+            Backend::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await,
+        }
+    }
+
+    /// Round-trips a trivial query: the readiness probe.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        with_pool!(self, reader, |pool| sqlx::query("SELECT 1").execute(pool).await.map(drop))
+    }
+
+    /// Closes every pool, waiting for connections in use.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Whether a database error is a unique-constraint violation (a duplicate).
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}

@@ -1,0 +1,75 @@
+//! `session`: login sessions, keyed by the SHA-256 of their bearer token.
+
+use sqlx::FromRow;
+
+use super::users::UserRow;
+use super::{Store, with_pool};
+use crate::clock::Millis;
+use crate::domain::user::{User, UserId};
+
+/// The user behind a live session.
+#[derive(Debug, FromRow)]
+pub struct SessionUser {
+    pub session_id: i64,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+impl SessionUser {
+    pub fn user(self) -> User {
+        self.user.into()
+    }
+}
+
+impl Store {
+    pub async fn insert_session(
+        &self,
+        token_hash: &str,
+        user_id: UserId,
+        created_at: Millis,
+        expires_at: Millis,
+    ) -> Result<(), sqlx::Error> {
+        const SQL: &str =
+            "INSERT INTO session (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
+        with_pool!(self, writer, |pool| {
+            sqlx::query(SQL)
+                .bind(token_hash)
+                .bind(user_id)
+                .bind(created_at)
+                .bind(expires_at)
+                .execute(pool)
+                .await
+                .map(drop)
+        })
+    }
+
+    /// The session's user, if the session exists and has not expired at `now`.
+    pub async fn session_user(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> Result<Option<SessionUser>, sqlx::Error> {
+        const SQL: &str = "SELECT s.session_id, u.user_id, u.username, u.display_name, u.role \
+            FROM session s JOIN app_user u ON u.user_id = s.user_id \
+            WHERE s.token_hash = $1 AND s.expires_at > $2";
+        with_pool!(self, reader, |pool| {
+            sqlx::query_as::<_, SessionUser>(SQL).bind(token_hash).bind(now).fetch_optional(pool).await
+        })
+    }
+
+    /// Ends a session (logout); true if it existed.
+    pub async fn delete_session(&self, token_hash: &str) -> Result<bool, sqlx::Error> {
+        const SQL: &str = "DELETE FROM session WHERE token_hash = $1";
+        with_pool!(self, writer, |pool| {
+            sqlx::query(SQL).bind(token_hash).execute(pool).await.map(|done| done.rows_affected() > 0)
+        })
+    }
+
+    /// Removes sessions that expired before `now`; returns how many.
+    pub async fn delete_expired_sessions(&self, now: Millis) -> Result<u64, sqlx::Error> {
+        const SQL: &str = "DELETE FROM session WHERE expires_at <= $1";
+        with_pool!(self, writer, |pool| {
+            sqlx::query(SQL).bind(now).execute(pool).await.map(|done| done.rows_affected())
+        })
+    }
+}

@@ -1,0 +1,203 @@
+// Test harness for the EventSync Chat Socket.IO tests.
+//
+// startServer() launches the real server binary on an ephemeral port with a
+// throw-away data directory; register() creates a user over REST; connect()
+// opens a Socket.IO client and settles on the first connect / connect_error.
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { io } from 'socket.io-client';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+export const DEFAULT_BIN = path.resolve(HERE, '../../target/debug/eventsync-chat');
+export const PASSWORD = 'correct horse battery';
+
+const STARTUP_TIMEOUT_MS = 20_000;
+const STOP_GRACE_MS = 5_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+const LISTENING_RE = /listening on (http:\/\/\S+)/;
+
+/**
+ * Start a fresh server. Resolves to {url, stop}.
+ */
+export async function startServer() {
+  const bin = process.env.EVENTSYNC_BIN || DEFAULT_BIN;
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'eventsync-socketio-'));
+
+  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+    env: { ...process.env, EVENTSYNC_RATE_LIMITS: 'off', RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+
+  const exited = new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      // Don't let grandchildren that inherited the pipes keep us alive.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      resolve({ code, signal });
+    });
+    // A failed spawn (e.g. ENOENT) emits 'error' and never 'exit'.
+    child.once('error', (error) => {
+      if (child.pid === undefined) resolve({ code: null, signal: null, error });
+    });
+  });
+
+  let url;
+  try {
+    url = await new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (fn, value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        fn(value);
+      };
+
+      const timer = setTimeout(() => {
+        finish(
+          reject,
+          new Error(
+            `server did not report "listening on" within ${STARTUP_TIMEOUT_MS / 1000} s\n` +
+              `stderr:\n${stderr}`,
+          ),
+        );
+      }, STARTUP_TIMEOUT_MS);
+
+      child.once('error', (err) => {
+        finish(reject, new Error(`failed to spawn ${bin}: ${err.message}\nstderr:\n${stderr}`));
+      });
+
+      exited.then(({ code, signal }) => {
+        // Give the stderr stream a moment to drain before reporting it.
+        setImmediate(() =>
+          finish(
+            reject,
+            new Error(
+              `server exited before listening (code=${code}, signal=${signal})\n` +
+                `stderr:\n${stderr}`,
+            ),
+          ),
+        );
+      });
+
+      const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
+      lines.on('line', (line) => {
+        const m = LISTENING_RE.exec(line);
+        if (m) finish(resolve, m[1].replace(/\/+$/, ''));
+      });
+    });
+  } catch (err) {
+    await killAndWait(child, exited);
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+
+  // Keep draining stdout so the child never blocks on a full pipe.
+  child.stdout.resume();
+
+  let stopping;
+  async function stop() {
+    stopping ??= (async () => {
+      await killAndWait(child, exited);
+      await rm(dataDir, { recursive: true, force: true });
+    })();
+    return stopping;
+  }
+
+  return { url, stop, dataDir, get stderr() { return stderr; } };
+}
+
+async function killAndWait(child, exited) {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
+    return exited;
+  }
+  child.kill('SIGTERM');
+  let timer;
+  const timedOut = new Promise((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), STOP_GRACE_MS);
+  });
+  const result = await Promise.race([exited, timedOut]);
+  clearTimeout(timer);
+  if (result === 'timeout') {
+    child.kill('SIGKILL');
+    return exited;
+  }
+  return result;
+}
+
+/**
+ * Register a user. Resolves to {token, user: {id, username, display_name, role}}.
+ */
+export async function register(url, username) {
+  const res = await fetch(`${url}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  const text = await res.text();
+  if (res.status !== 201) {
+    throw new Error(`register ${username}: expected 201, got ${res.status}: ${text}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`register ${username}: response is not JSON: ${text}`);
+  }
+}
+
+/**
+ * Open a Socket.IO connection. Resolves to {socket} on 'connect', rejects with
+ * the Error from 'connect_error' (or a timeout). On rejection the socket is
+ * closed and attached to the error as err.socket.
+ */
+export function connect(url, opts = {}) {
+  const socket = io(url, {
+    transports: ['websocket'],
+    auth: {},
+    extraHeaders: {},
+    reconnection: false,
+    forceNew: true,
+    ...opts,
+  });
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      socket.disconnect();
+      const err = new Error(`Socket.IO connect timed out after ${CONNECT_TIMEOUT_MS / 1000} s`);
+      err.socket = socket;
+      reject(err);
+    }, CONNECT_TIMEOUT_MS);
+
+    function onConnect() {
+      cleanup();
+      resolve({ socket });
+    }
+    function onError(err) {
+      cleanup();
+      socket.disconnect();
+      if (err && typeof err === 'object') err.socket = socket;
+      reject(err);
+    }
+    function cleanup() {
+      clearTimeout(timer);
+      socket.off('connect', onConnect);
+      socket.off('connect_error', onError);
+    }
+
+    socket.on('connect', onConnect);
+    socket.on('connect_error', onError);
+  });
+}
+
