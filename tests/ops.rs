@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::TestServer;
+use common::{TestServer, backend_under_test};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -13,7 +13,7 @@ async fn healthz_reports_database() {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
-    assert_eq!(body["database"], "sqlite");
+    assert_eq!(body["database"], backend_under_test());
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{PASSWORD, TestServer};
+use common::{PASSWORD, TestServer, storage_for};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -35,22 +35,22 @@ async fn data_survives_a_restart() {
 #[tokio::test]
 async fn user_create_command_makes_an_admin() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_eventsync-chat");
-    let output = std::process::Command::new(bin)
-        .args(["user", "create", "--username", "Xavier", "--admin", "--password", PASSWORD, "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let storage = storage_for(dir.path()).await;
+    let user_create = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_eventsync-chat"));
+        command.args(["user", "create", "--password", PASSWORD, "--data-dir"]).arg(dir.path()).args(args);
+        if let Some(url) = &storage.database_url {
+            command.args(["--database-url", url]);
+        }
+        command.output().unwrap()
+    };
+    let output = user_create(&["--username", "Xavier", "--admin"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(printed["role"], "admin");
 
     // A second account with the same name in another case is refused, with a clear message.
-    let output = std::process::Command::new(bin)
-        .args(["user", "create", "--username", "xavier", "--password", PASSWORD, "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let output = user_create(&["--username", "xavier"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("username_taken"));
 

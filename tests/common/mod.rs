@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use eventsync_chat::clock::{Clock, ManualClock, SharedClock, SystemClock};
-use eventsync_chat::config::{Limits, ServeArgs};
+use eventsync_chat::config::{Limits, ServeArgs, StorageArgs};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
+use sqlx::{Connection, Executor};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -78,6 +79,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let mut config = ServeArgs::embedded(data_dir.path(), addr);
+        config.storage = storage_for(data_dir.path()).await;
         config.limits = options.limits;
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -168,4 +170,69 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
 
 pub fn now_ms() -> i64 {
     SystemClock.now_ms()
+}
+
+/// Set to a PostgreSQL URL (e.g. `postgres://127.0.0.1:5432/test`) to run every
+/// integration test against PostgreSQL instead of SQLite.
+pub const POSTGRES_ENV: &str = "EVENTSYNC_TEST_POSTGRES_URL";
+
+/// Test databases older than this are dropped by later runs.
+const STALE_DATABASE_MS: i64 = 3600 * 1000;
+
+/// The backend the tests run on: `sqlite` or `postgres`.
+pub fn backend_under_test() -> &'static str {
+    if std::env::var(POSTGRES_ENV).is_ok() { "postgres" } else { "sqlite" }
+}
+
+/// Storage for a data directory: SQLite inside it, or (under [`POSTGRES_ENV`]) a
+/// PostgreSQL database of its own, whose name is kept in the directory so that a
+/// restarted server finds the same data.
+pub async fn storage_for(data_dir: &Path) -> StorageArgs {
+    let mut storage = StorageArgs::embedded(data_dir);
+    let Ok(base_url) = std::env::var(POSTGRES_ENV) else {
+        return storage;
+    };
+    let marker = data_dir.join("postgres-test-database");
+    let name = match std::fs::read_to_string(&marker) {
+        Ok(name) => name,
+        Err(_) => {
+            let name = format!("es_test_{}_{}", now_ms(), rand_suffix());
+            let mut admin = sqlx::PgConnection::connect(&base_url).await.expect("connect to test PostgreSQL");
+            drop_stale_databases(&mut admin).await;
+            admin
+                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            std::fs::write(&marker, &name).expect("write marker");
+            name
+        }
+    };
+    let (server, _) = base_url.rsplit_once('/').expect("URL with a database path");
+    storage.database_url = Some(format!("{server}/{name}"));
+    storage
+}
+
+fn rand_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    format!("{:x}", hasher.finish())
+}
+
+async fn drop_stale_databases(admin: &mut sqlx::PgConnection) {
+    let names: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'es_test_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+    let cutoff = now_ms() - STALE_DATABASE_MS;
+    for (name,) in names {
+        let created: i64 = name.split('_').nth(2).and_then(|ms| ms.parse().ok()).unwrap_or(i64::MAX);
+        if created < cutoff {
+            let _ = admin
+                .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                .await;
+        }
+    }
 }
