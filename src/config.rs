@@ -143,6 +143,9 @@ pub struct Limits {
     /// Login attempts allowed per username per minute.
     #[arg(long, env = "EVENTSYNC_RATE_LIMIT_LOGIN_PER_USERNAME", default_value_t = 10)]
     pub rate_limit_login_per_username: u32,
+    /// How long after sending a message its sender may still edit it, in seconds.
+    #[arg(long, env = "EVENTSYNC_EDIT_WINDOW_SECONDS", default_value_t = 15 * 60)]
+    pub edit_window_seconds: u64,
     /// Password hashes computed at once; further logins wait (bounds CPU under attack).
     #[arg(long, env = "EVENTSYNC_PASSWORD_HASH_CONCURRENCY", default_value_t = 2)]
     pub password_hash_concurrency: usize,

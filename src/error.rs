@@ -26,8 +26,8 @@ pub enum AppError {
     Unauthenticated,
     #[error("wrong username or password")]
     InvalidCredentials,
-    #[error("{0}")]
-    Forbidden(String),
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     #[error(
         "cross-origin request refused: use the Authorization header, or call from the server's own origin"
     )]
@@ -77,6 +77,16 @@ impl AppError {
         AppError::Conflict { code, message: message.into() }
     }
 
+    /// 403 with the generic `forbidden` code.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        AppError::Forbidden { code: "forbidden", message: message.into() }
+    }
+
+    /// 403 with a specific code, e.g. `not_participant`.
+    pub fn forbidden_because(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Forbidden { code, message: message.into() }
+    }
+
     pub fn internal(err: impl Into<BoxError>) -> Self {
         AppError::Internal(err.into())
     }
@@ -85,10 +95,10 @@ impl AppError {
         match self {
             AppError::Validation { code, .. }
             | AppError::BadRequest { code, .. }
-            | AppError::Conflict { code, .. } => code,
+            | AppError::Conflict { code, .. }
+            | AppError::Forbidden { code, .. } => code,
             AppError::Unauthenticated => "unauthenticated",
             AppError::InvalidCredentials => "invalid_credentials",
-            AppError::Forbidden(_) => "forbidden",
             AppError::CrossOrigin => "cross_origin_refused",
             AppError::NotFound(_) => "not_found",
             AppError::PayloadTooLarge(_) => "payload_too_large",
@@ -104,7 +114,7 @@ impl AppError {
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) | AppError::CrossOrigin => StatusCode::FORBIDDEN,
+            AppError::Forbidden { .. } | AppError::CrossOrigin => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

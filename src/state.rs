@@ -8,9 +8,11 @@ use socketioxide::SocketIo;
 
 use crate::auth::LoginLimiter;
 use crate::auth::password::PasswordHasher;
+use crate::chat::presence::PresenceRegistry;
 use crate::clock::SharedClock;
 use crate::config::Limits;
 use crate::metrics::Metrics;
+use crate::realtime::broadcast::Broadcaster;
 use crate::store::Store;
 
 #[derive(Clone, FromRef)]
@@ -21,8 +23,9 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     pub login_limiter: Arc<LoginLimiter>,
     pub metrics: Arc<Metrics>,
-    /// Socket.IO handle: broadcasts to `room:<id>` and `user:<id>` rooms.
-    pub io: SocketIo,
+    /// Turns published chat events into Socket.IO broadcasts.
+    pub broadcaster: Broadcaster,
+    pub presence: Arc<PresenceRegistry>,
 }
 
 impl AppState {
@@ -34,7 +37,8 @@ impl AppState {
             limits: Arc::new(limits),
             store,
             clock,
-            io,
+            broadcaster: Broadcaster::new(io),
+            presence: Arc::new(PresenceRegistry::default()),
         }
     }
 }

@@ -5,7 +5,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::clock::{Millis, parse_rfc3339};
-use crate::domain::event::{CreateEvent, Event, EventId};
+use crate::domain::event::{CreateEvent, Event, EventId, NewEvent};
+use crate::domain::room::{self, RoomSettings};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -24,8 +25,21 @@ pub struct ListEvents {
 /// Creates an event organized by the caller.
 pub async fn create_event(state: &AppState, caller: &AuthUser, req: CreateEvent) -> AppResult<Event> {
     let new = req.validate()?;
-    let event_id = state.store.insert_event(caller.user.id, &new, state.clock.now_ms()).await?;
+    let room = event_room_settings(&new);
+    let event_id = state.store.insert_event(caller.user.id, &new, &room, state.clock.now_ms()).await?;
     get_event(state, caller, event_id).await
+}
+
+/// An event's own room: named after it, open to its organizer and attendees only.
+fn event_room_settings(event: &NewEvent) -> RoomSettings {
+    RoomSettings {
+        name: event.title.chars().take(room::NAME_MAX).collect(),
+        description: String::new(),
+        is_public: false,
+        allow_files: true,
+        allow_voice: true,
+        moderation_enabled: false,
+    }
 }
 
 pub async fn get_event(state: &AppState, caller: &AuthUser, event_id: EventId) -> AppResult<Event> {

@@ -4,4 +4,10 @@
 //! persist → publish), so a change made either way behaves and broadcasts the same.
 //! Nothing here knows about HTTP or Socket.IO.
 
+pub mod access;
 pub mod events;
+pub mod messages;
+pub mod notifications;
+pub mod presence;
+pub mod publish;
+pub mod rooms;

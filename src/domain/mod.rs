@@ -4,6 +4,8 @@
 //! directly and shared by REST, Socket.IO and the admin commands.
 
 pub mod event;
+pub mod message;
+pub mod room;
 pub mod user;
 
 use crate::error::AppError;

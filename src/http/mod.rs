@@ -4,7 +4,10 @@
 mod auth;
 mod events;
 pub mod extract;
+mod messages;
+mod notifications;
 mod ops;
+mod rooms;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -24,12 +27,15 @@ use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "EventSync Chat API", description = "REST API of EventSync Chat. Real-time events use Socket.IO on `/socket.io/`; see docs/."),
+    info(title = "EventSync Chat API", description = "REST API of EventSync Chat. Real-time events use Socket.IO on `/socket.io/`; see docs/realtime.md."),
     modifiers(&SecurityAddon),
     components(schemas(ErrorBody, ErrorDetail)),
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "events", description = "Events and attendees"),
+        (name = "rooms", description = "Chat rooms, participants, read markers"),
+        (name = "messages", description = "Messages, replies, reactions, polls"),
+        (name = "notifications", description = "Mentions and other notifications"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -56,6 +62,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(events::router())
+        .merge(rooms::router())
+        .merge(messages::router())
+        .merge(notifications::router())
         .merge(ops::router())
         .split_for_parts()
 }

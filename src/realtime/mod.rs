@@ -5,6 +5,9 @@
 //! else is refused with a `connect_error` whose message says why. Each socket joins
 //! `user:<id>`, the room that reaches all of one user's tabs and devices.
 
+pub mod broadcast;
+mod handlers;
+
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -63,12 +66,22 @@ pub fn attach(io: &SocketIo, state: AppState) {
                 let _ = socket.disconnect();
                 return;
             };
-            socket.join(user_room(user.user.id));
+            let user_id = user.user.id;
+            socket.join(user_room(user_id));
+            // Follow every room the user participates in: live badges and notifications
+            // without opening each room.
+            match state.store.room_ids_of_user(user_id).await {
+                Ok(rooms) => socket.join(rooms.into_iter().map(broadcast::chat_room).collect::<Vec<_>>()),
+                Err(err) => tracing::warn!(user_id, error = %err, "could not load the user's rooms"),
+            }
             state.metrics.sockets.inc();
-            tracing::debug!(user_id = user.user.id, sid = %socket.id, "socket connected");
-            let metrics = state.metrics.clone();
+            state.presence.connected(user_id);
+            tracing::debug!(user_id, sid = %socket.id, "socket connected");
+            handlers::register(&socket, state.clone(), user.clone());
+            let (metrics, presence) = (state.metrics.clone(), state.presence.clone());
             socket.on_disconnect(move || async move {
                 metrics.sockets.dec();
+                presence.disconnected(user_id);
             });
         }
     };

@@ -2,10 +2,12 @@
 
 use sqlx::FromRow;
 
+use super::rooms::{INSERT_PARTICIPANT, INSERT_ROOM};
 use super::users::UserRow;
 use super::{Store, with_pool};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::event::{Event, EventId, NewEvent};
+use crate::domain::room::{ParticipantRole, RoomSettings, RoomType};
 use crate::domain::user::UserId;
 
 /// An event with its organizer, attendee count and the viewer's registration.
@@ -49,12 +51,13 @@ macro_rules! select_event {
 }
 
 impl Store {
-    /// Creates an event in one transaction (its event room joins this transaction once
-    /// rooms exist, so an event never exists without its room).
+    /// Creates an event and its event room, owned by the organizer, in one transaction:
+    /// an event never exists without its room.
     pub async fn insert_event(
         &self,
         organizer: UserId,
         event: &NewEvent,
+        room: &RoomSettings,
         now: Millis,
     ) -> Result<EventId, sqlx::Error> {
         const SQL: &str = "INSERT INTO event (title, starts_at, ends_at, organizer_id, created_at) \
@@ -68,6 +71,27 @@ impl Store {
                 .bind(organizer)
                 .bind(now)
                 .fetch_one(&mut *tx)
+                .await?;
+            let (room_id,): (i64,) = sqlx::query_as(INSERT_ROOM)
+                .bind(RoomType::Event.as_str())
+                .bind(&room.name)
+                .bind(&room.description)
+                .bind(room.is_public)
+                .bind(room.allow_files)
+                .bind(room.allow_voice)
+                .bind(room.moderation_enabled)
+                .bind(event_id)
+                .bind(None::<String>)
+                .bind(organizer)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(INSERT_PARTICIPANT)
+                .bind(room_id)
+                .bind(organizer)
+                .bind(ParticipantRole::Owner.as_str())
+                .bind(now)
+                .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
             Ok(event_id)
@@ -95,6 +119,33 @@ impl Store {
             sqlx::query_as::<_, EventRow>(SQL).bind(viewer).bind(from).bind(limit).fetch_all(pool).await
         })
         .map(|rows| rows.into_iter().map(Event::from).collect())
+    }
+
+    /// Whether `user_id` organizes or attends the event.
+    pub async fn is_organizer_or_attendee(
+        &self,
+        event_id: EventId,
+        user_id: UserId,
+    ) -> Result<bool, sqlx::Error> {
+        const SQL: &str = "SELECT EXISTS (SELECT 1 FROM event WHERE event_id = $1 AND organizer_id = $2) \
+            OR EXISTS (SELECT 1 FROM event_attendee WHERE event_id = $1 AND user_id = $2)";
+        with_pool!(self, reader, |pool| {
+            sqlx::query_as::<_, (bool,)>(SQL)
+                .bind(event_id)
+                .bind(user_id)
+                .fetch_one(pool)
+                .await
+                .map(|(yes,)| yes)
+        })
+    }
+
+    /// The organizer of an event, if it exists.
+    pub async fn event_organizer(&self, event_id: EventId) -> Result<Option<UserId>, sqlx::Error> {
+        const SQL: &str = "SELECT organizer_id FROM event WHERE event_id = $1";
+        with_pool!(self, reader, |pool| {
+            sqlx::query_as::<_, (i64,)>(SQL).bind(event_id).fetch_optional(pool).await
+        })
+        .map(|row| row.map(|(id,)| id))
     }
 
     /// Registers `user_id` for the event; registering twice changes nothing.

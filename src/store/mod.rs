@@ -8,6 +8,9 @@
 //! Migrations are embedded in the binary, one folder per backend, and run at start.
 
 mod events;
+mod messages;
+mod notifications;
+mod rooms;
 mod sessions;
 mod users;
 
@@ -23,6 +26,9 @@ use crate::config::StorageArgs;
 use crate::error::BoxError;
 
 pub use events::EventRow;
+pub use messages::{InsertedMessage, MessageFacts, PageQuery};
+pub use notifications::NotificationRow;
+pub use rooms::{Membership, NewRoom, ParticipantRow, RoomListRow, RoomRow};
 pub use sessions::SessionUser;
 pub use users::{NewUser, UserCredentials};
 

@@ -8,7 +8,7 @@ use crate::domain::user::{Role, User, UserId};
 
 /// A user row joined wherever a `User` is shown.
 #[derive(Debug, FromRow)]
-pub(super) struct UserRow {
+pub struct UserRow {
     pub user_id: i64,
     pub username: String,
     pub display_name: String,
@@ -88,5 +88,25 @@ impl Store {
             sqlx::query_as::<_, UserRow>(SQL).bind(user_id).fetch_optional(pool).await
         })
         .map(|row| row.map(User::from))
+    }
+
+    /// Every admin's id (support rooms include them all).
+    pub async fn admin_ids(&self) -> Result<Vec<UserId>, sqlx::Error> {
+        const SQL: &str = "SELECT user_id FROM app_user WHERE role = 'admin' ORDER BY user_id";
+        with_pool!(self, reader, |pool| sqlx::query_as::<_, (i64,)>(SQL).fetch_all(pool).await)
+            .map(|rows| rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// A participant of the room with this case-folded username, and their notification level.
+    pub async fn participant_by_username(
+        &self,
+        room_id: i64,
+        username_folded: &str,
+    ) -> Result<Option<(UserId, String)>, sqlx::Error> {
+        const SQL: &str = "SELECT u.user_id, p.notifications FROM participant p \
+            JOIN app_user u ON u.user_id = p.user_id WHERE p.room_id = $1 AND u.username_folded = $2";
+        with_pool!(self, reader, |pool| {
+            sqlx::query_as(SQL).bind(room_id).bind(username_folded).fetch_optional(pool).await
+        })
     }
 }

@@ -201,3 +201,88 @@ export function connect(url, opts = {}) {
   });
 }
 
+
+// ---------------------------------------------------------------------------
+// Chat helpers (rooms / messages / real-time tests). All waits are bounded.
+
+/**
+ * Call the REST API. Resolves to {status, body, text}; body is the parsed JSON
+ * (or null when the response is empty or not JSON).
+ */
+export async function api(url, token, method, apiPath, body) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${url}${apiPath}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed = null;
+  if (text.length > 0) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = null;
+    }
+  }
+  return { status: res.status, body: parsed, text };
+}
+
+/**
+ * Resolve with the payload of the first `name` event on `socket` for which
+ * predicate(payload) is true; reject after `ms`. Attach it *before* causing
+ * the event. The returned promise is pre-marked as handled so an early test
+ * failure does not also produce an unhandled rejection.
+ */
+export function waitForEvent(socket, name, predicate = () => true, ms = 5000) {
+  const promise = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off(name, handler);
+      reject(new Error(`timed out after ${ms} ms waiting for "${name}" on socket ${socket.id}`));
+    }, ms);
+    function handler(payload) {
+      let hit;
+      try {
+        hit = predicate(payload);
+      } catch (err) {
+        clearTimeout(timer);
+        socket.off(name, handler);
+        reject(err);
+        return;
+      }
+      if (hit) {
+        clearTimeout(timer);
+        socket.off(name, handler);
+        resolve(payload);
+      }
+    }
+    socket.on(name, handler);
+  });
+  promise.catch(() => {});
+  return promise;
+}
+
+/**
+ * Record every `name` event on `socket` (optionally filtered) until stop().
+ * Returns {events, stop}.
+ */
+export function collectEvents(socket, name, predicate = () => true) {
+  const events = [];
+  const handler = (payload) => {
+    if (predicate(payload)) events.push(payload);
+  };
+  socket.on(name, handler);
+  return { events, stop: () => socket.off(name, handler) };
+}
+
+/** Resolve after `ms` milliseconds. */
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Emit with an acknowledgement; rejects if no ack arrives within `ms`. */
+export function emitAck(socket, event, payload, ms = 5000) {
+  return socket.timeout(ms).emitWithAck(event, payload);
+}

@@ -1,0 +1,79 @@
+//! Who may see, join and read a room (SPEC §3), decided in one place.
+//!
+//! - Seeing a room: participants, admins, anyone for public rooms and event rooms;
+//!   others get 404, so private rooms do not reveal that they exist.
+//! - Joining: public rooms (anyone), event rooms (organizer, attendees, admins), support
+//!   rooms (admins; the requester is in from the start). Private and group rooms that are
+//!   not public only take users that the owner or a moderator adds.
+//! - Reading and writing: participants only.
+
+use crate::auth::AuthUser;
+use crate::domain::room::{ParticipantRole, Permission, RoomId, RoomType, holds};
+use crate::domain::user::Role;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::{Membership, RoomRow};
+
+/// A room together with the caller's standing in it.
+pub struct RoomAccess {
+    pub room: RoomRow,
+    pub membership: Option<Membership>,
+    pub is_admin: bool,
+}
+
+impl RoomAccess {
+    /// Loads the room; 404 if it does not exist or the caller may not know it does.
+    pub async fn load(state: &AppState, caller: &AuthUser, room_id: RoomId) -> AppResult<RoomAccess> {
+        let room = state.store.room(room_id).await?.ok_or(AppError::NotFound("room"))?;
+        let membership = state.store.membership(room_id, caller.user.id).await?;
+        let access = RoomAccess { room, membership, is_admin: caller.user.role == Role::Admin };
+        if access.visible() { Ok(access) } else { Err(AppError::NotFound("room")) }
+    }
+
+    fn visible(&self) -> bool {
+        self.membership.is_some()
+            || self.room.is_public
+            || match self.room.room_type() {
+                RoomType::Event => true,
+                RoomType::Support => self.is_admin,
+                _ => false,
+            }
+    }
+
+    pub fn role(&self) -> Option<ParticipantRole> {
+        self.membership.as_ref().map(Membership::role)
+    }
+
+    pub fn holds(&self, permission: Permission) -> bool {
+        holds(self.role(), self.is_admin, permission)
+    }
+
+    /// 403 unless the caller participates.
+    pub fn require_participant(&self) -> AppResult<&Membership> {
+        self.membership.as_ref().ok_or_else(|| {
+            AppError::forbidden_because("not_participant", "join the room first to read or write in it")
+        })
+    }
+
+    pub fn require(&self, permission: Permission) -> AppResult<()> {
+        if self.holds(permission) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!("you need the {permission:?} permission in this room")))
+        }
+    }
+
+    /// Whether the caller may become a participant by themselves.
+    pub async fn may_join(&self, state: &AppState, caller: &AuthUser) -> AppResult<bool> {
+        Ok(match self.room.room_type() {
+            RoomType::Event => match self.room.event_id {
+                Some(event_id) => {
+                    self.is_admin || state.store.is_organizer_or_attendee(event_id, caller.user.id).await?
+                }
+                None => self.is_admin,
+            },
+            RoomType::Support => self.is_admin,
+            _ => self.room.is_public,
+        })
+    }
+}

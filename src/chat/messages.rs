@@ -1,0 +1,394 @@
+//! Messages: send, read history, replies, edit, delete, reactions and poll votes.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::access::RoomAccess;
+use super::notifications::notify_mentions;
+use super::publish::{ChatEvent, PollUpdate, ReactionUpdate};
+use super::rooms::join_room;
+use crate::auth::AuthUser;
+use crate::clock::Millis;
+use crate::domain::message::{self, Message, MessageId, MessageType, NewMessage, Poll, SendMessage};
+use crate::domain::room::{Participant, Permission, Room, RoomId};
+use crate::domain::user::UserId;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::{InsertedMessage, Membership, MessageFacts, PageQuery};
+
+pub const HISTORY_LIMIT_DEFAULT: i64 = 50;
+pub const HISTORY_LIMIT_MAX: i64 = 100;
+/// Messages replayed by `join_chat_room` with `since`; beyond it, `has_more` and paging.
+pub const REPLAY_LIMIT: i64 = 500;
+pub const REPLIES_LIMIT: i64 = 500;
+
+/// `GET /api/chat/rooms/{id}/messages` query.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct HistoryQuery {
+    /// Messages older than this message id.
+    pub before: Option<MessageId>,
+    /// Messages newer than this message id (catch-up).
+    pub after: Option<MessageId>,
+    /// 1–100, default 50.
+    pub limit: Option<i64>,
+}
+
+/// A page of history, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessagePage {
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+}
+
+/// What opening a room answers (`join_chat_room`, `chat_room_joined`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenedRoom {
+    pub room: Room,
+    pub participants: Vec<Participant>,
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+    /// Earlier messages edited, deleted or reacted to since `since`, in their current state.
+    pub updates: Vec<Message>,
+}
+
+fn require_not_muted(membership: &Membership, now: Millis) -> AppResult<()> {
+    match membership.muted_until {
+        Some(until) if until > now => Err(AppError::forbidden_because("muted", "you are muted in this room")),
+        _ => Ok(()),
+    }
+}
+
+/// The message facts, if the message exists in a room the caller can see.
+async fn visible_message(
+    state: &AppState,
+    caller: &AuthUser,
+    message_id: MessageId,
+) -> AppResult<(MessageFacts, RoomAccess)> {
+    let facts = state.store.message_facts(message_id).await?.ok_or(AppError::NotFound("message"))?;
+    let access = RoomAccess::load(state, caller, facts.room_id).await.map_err(|err| match err {
+        AppError::NotFound(_) => AppError::NotFound("message"),
+        other => other,
+    })?;
+    Ok((facts, access))
+}
+
+async fn load_message(state: &AppState, message_id: MessageId, viewer: UserId) -> AppResult<Message> {
+    state.store.message(message_id, viewer, state.clock.now_ms()).await?.ok_or(AppError::NotFound("message"))
+}
+
+/// Resolves `@name`s against the room's participants: (user id, notification level).
+async fn resolve_mentions(
+    state: &AppState,
+    room_id: RoomId,
+    content: &str,
+) -> AppResult<Vec<(UserId, String)>> {
+    let mut found = Vec::new();
+    for name in message::mentioned_usernames(content) {
+        if let Some(hit) = state.store.participant_by_username(room_id, &name).await? {
+            found.push(hit);
+        }
+    }
+    Ok(found)
+}
+
+/// Sends a message as `caller`. Returns the message and whether it is new (`false` when
+/// `client_id` matched an earlier send, which is then neither stored nor broadcast again).
+pub async fn send_message(
+    state: &AppState,
+    caller: &AuthUser,
+    room_id: RoomId,
+    req: SendMessage,
+) -> AppResult<(Message, bool)> {
+    let access = RoomAccess::load(state, caller, room_id).await?;
+    let membership = access.require_participant()?;
+    let now = state.clock.now_ms();
+    require_not_muted(membership, now)?;
+    let new = req.validate(now)?;
+    if new.message_type == MessageType::EventUpdate {
+        let organizer = match access.room.event_id {
+            Some(event_id) => state.store.event_organizer(event_id).await?,
+            None => None,
+        };
+        if organizer != Some(caller.user.id) && !access.holds(Permission::ManageRoom) {
+            return Err(AppError::forbidden(
+                "only the event's organizer or room moderators post event updates",
+            ));
+        }
+    }
+    if let Some(reply_to) = new.reply_to {
+        let parent = state.store.message_facts(reply_to).await?;
+        if parent.is_none_or(|p| p.room_id != room_id) {
+            return Err(AppError::validation(
+                "invalid_reply",
+                "reply_to must name a message of the same room",
+            ));
+        }
+    }
+    let mentioned = resolve_mentions(state, room_id, &new.content).await?;
+    let mention_ids: Vec<UserId> = mentioned.iter().map(|(id, _)| *id).collect();
+    let inserted =
+        match state.store.insert_message(room_id, Some(caller.user.id), &new, &mention_ids, now).await {
+            Ok(inserted) => inserted,
+            // A concurrent retry with the same client_id won the race.
+            Err(err) if crate::store::is_unique_violation(&err) && new.client_id.is_some() => {
+                state.store.insert_message(room_id, Some(caller.user.id), &new, &mention_ids, now).await?
+            }
+            Err(err) => return Err(err.into()),
+        };
+    match inserted {
+        InsertedMessage::Duplicate(id) => Ok((load_message(state, id, caller.user.id).await?, false)),
+        InsertedMessage::Created(id) => {
+            let message = load_message(state, id, caller.user.id).await?;
+            state.broadcaster.publish(ChatEvent::MessageCreated(message.clone().for_broadcast())).await;
+            notify_mentions(state, caller, &message, &mentioned).await?;
+            Ok((message, true))
+        }
+    }
+}
+
+/// Records a `system` message (joins, leaves, settings changes) and broadcasts it.
+pub async fn post_system_message(state: &AppState, room_id: RoomId, text: String) -> AppResult<Message> {
+    let new = NewMessage {
+        message_type: MessageType::System,
+        content: text,
+        reply_to: None,
+        client_id: None,
+        poll: None,
+    };
+    let InsertedMessage::Created(id) =
+        state.store.insert_message(room_id, None, &new, &[], state.clock.now_ms()).await?
+    else {
+        return Err(AppError::internal("system message stored as a duplicate"));
+    };
+    let message = load_message(state, id, 0).await?.for_broadcast();
+    state.broadcaster.publish(ChatEvent::MessageCreated(message.clone())).await;
+    Ok(message)
+}
+
+/// Converts a message-id cursor into its seq within `room_id`.
+async fn cursor_seq(
+    state: &AppState,
+    room_id: RoomId,
+    message_id: MessageId,
+    name: &str,
+) -> AppResult<MessageFacts> {
+    let facts = state.store.message_facts(message_id).await?;
+    facts.filter(|f| f.room_id == room_id).ok_or_else(|| {
+        AppError::validation("invalid_cursor", format!("{name} must name a message of this room"))
+    })
+}
+
+pub async fn history(
+    state: &AppState,
+    caller: &AuthUser,
+    room_id: RoomId,
+    query: HistoryQuery,
+) -> AppResult<MessagePage> {
+    let access = RoomAccess::load(state, caller, room_id).await?;
+    access.require_participant()?;
+    let limit = query.limit.unwrap_or(HISTORY_LIMIT_DEFAULT);
+    if !(1..=HISTORY_LIMIT_MAX).contains(&limit) {
+        return Err(AppError::validation("invalid_limit", format!("limit must be 1–{HISTORY_LIMIT_MAX}")));
+    }
+    let page = match (query.before, query.after) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::validation("invalid_cursor", "give either before or after, not both"));
+        }
+        (Some(before), None) => {
+            PageQuery::Before { before_seq: cursor_seq(state, room_id, before, "before").await?.seq, limit }
+        }
+        (None, Some(after)) => {
+            PageQuery::After { after_seq: cursor_seq(state, room_id, after, "after").await?.seq, limit }
+        }
+        (None, None) => PageQuery::Before { before_seq: i64::MAX, limit },
+    };
+    let (messages, has_more) =
+        state.store.messages(room_id, page, caller.user.id, state.clock.now_ms()).await?;
+    Ok(MessagePage { messages, has_more })
+}
+
+/// Opens a room for a socket: joins it if allowed, then answers the room, its
+/// participants and either the latest page or everything since `since`.
+pub async fn open_room(
+    state: &AppState,
+    caller: &AuthUser,
+    room_id: RoomId,
+    since: Option<MessageId>,
+) -> AppResult<OpenedRoom> {
+    let room = join_room(state, caller, room_id).await?;
+    let participants = super::rooms::participants(state, caller, room_id).await?;
+    let now = state.clock.now_ms();
+    let viewer = caller.user.id;
+    let (messages, has_more, updates) = match since {
+        Some(since) => {
+            let seen = cursor_seq(state, room_id, since, "since").await?;
+            let after = PageQuery::After { after_seq: seen.seq, limit: REPLAY_LIMIT };
+            let (messages, has_more) = state.store.messages(room_id, after, viewer, now).await?;
+            let changed = PageQuery::ChangedSince {
+                up_to_seq: seen.seq,
+                since_change: seen.created_change,
+                limit: REPLAY_LIMIT,
+            };
+            let (updates, _) = state.store.messages(room_id, changed, viewer, now).await?;
+            (messages, has_more, updates)
+        }
+        None => {
+            let latest = PageQuery::Before { before_seq: i64::MAX, limit: HISTORY_LIMIT_DEFAULT };
+            let (messages, has_more) = state.store.messages(room_id, latest, viewer, now).await?;
+            (messages, has_more, Vec::new())
+        }
+    };
+    Ok(OpenedRoom { room, participants, messages, has_more, updates })
+}
+
+/// Replies to a message (its thread), oldest first.
+pub async fn replies(state: &AppState, caller: &AuthUser, message_id: MessageId) -> AppResult<Vec<Message>> {
+    let (_, access) = visible_message(state, caller, message_id).await?;
+    access.require_participant()?;
+    Ok(state.store.replies(message_id, caller.user.id, REPLIES_LIMIT, state.clock.now_ms()).await?)
+}
+
+/// Edits a message's text: the sender only, within the edit window.
+pub async fn edit_message(
+    state: &AppState,
+    caller: &AuthUser,
+    message_id: MessageId,
+    content: &str,
+) -> AppResult<Message> {
+    let (facts, access) = visible_message(state, caller, message_id).await?;
+    access.require_participant()?;
+    if facts.sender_id != Some(caller.user.id) {
+        return Err(AppError::forbidden_because("not_sender", "only the sender can edit a message"));
+    }
+    if facts.deleted_at.is_some() {
+        return Err(AppError::conflict("message_deleted", "a deleted message cannot be edited"));
+    }
+    if !matches!(facts.message_type(), MessageType::Text | MessageType::EventUpdate) {
+        return Err(AppError::validation("invalid_message_type", "only text messages can be edited"));
+    }
+    let now = state.clock.now_ms();
+    let window_ms = (state.limits.edit_window_seconds as i64).saturating_mul(1000);
+    if now - facts.created_at > window_ms {
+        return Err(AppError::forbidden_because(
+            "edit_window_expired",
+            format!(
+                "messages can only be edited within {} seconds of sending",
+                state.limits.edit_window_seconds
+            ),
+        ));
+    }
+    let content = message::validate_content(content)?;
+    if facts.content.as_deref() == Some(content.as_str()) {
+        return load_message(state, message_id, caller.user.id).await;
+    }
+    let mentioned = resolve_mentions(state, facts.room_id, &content).await?;
+    let mention_ids: Vec<UserId> = mentioned.iter().map(|(id, _)| *id).collect();
+    state.store.edit_message(&facts, caller.user.id, &content, &mention_ids, now).await?;
+    let message = load_message(state, message_id, caller.user.id).await?;
+    state.broadcaster.publish(ChatEvent::MessageEdited(message.clone().for_broadcast())).await;
+    Ok(message)
+}
+
+/// Deletes a message: its sender, or anyone holding `delete_messages` in the room.
+/// Deleting an already deleted message changes nothing.
+pub async fn delete_message(
+    state: &AppState,
+    caller: &AuthUser,
+    message_id: MessageId,
+) -> AppResult<(MessageId, RoomId)> {
+    let (facts, access) = visible_message(state, caller, message_id).await?;
+    if !access.is_admin {
+        access.require_participant()?;
+    }
+    let own = facts.sender_id == Some(caller.user.id);
+    if !own && !access.holds(Permission::DeleteMessages) {
+        return Err(AppError::forbidden("only the sender or a moderator can delete this message"));
+    }
+    if facts.deleted_at.is_none() {
+        state.store.delete_message(&facts, caller.user.id, state.clock.now_ms()).await?;
+        state.broadcaster.publish(ChatEvent::MessageDeleted { id: message_id, room_id: facts.room_id }).await;
+    }
+    Ok((message_id, facts.room_id))
+}
+
+/// Adds or removes the caller's reaction; repeating either changes nothing.
+pub async fn set_reaction(
+    state: &AppState,
+    caller: &AuthUser,
+    message_id: MessageId,
+    emoji: &str,
+    add: bool,
+) -> AppResult<ReactionUpdate> {
+    let emoji = message::validate_emoji(emoji)?;
+    let (facts, access) = visible_message(state, caller, message_id).await?;
+    let membership = access.require_participant()?;
+    let now = state.clock.now_ms();
+    require_not_muted(membership, now)?;
+    if facts.deleted_at.is_some() {
+        return Err(AppError::conflict("message_deleted", "a deleted message cannot be reacted to"));
+    }
+    let changed = state.store.set_reaction(&facts, caller.user.id, &emoji, add, now).await?;
+    let message = load_message(state, message_id, caller.user.id).await?;
+    let update = ReactionUpdate {
+        message_id,
+        room_id: facts.room_id,
+        emoji,
+        user_id: caller.user.id,
+        reactions: message.reactions.clone(),
+    };
+    if changed {
+        let broadcast = ReactionUpdate { reactions: message.for_broadcast().reactions, ..update.clone() };
+        let event =
+            if add { ChatEvent::ReactionAdded(broadcast) } else { ChatEvent::ReactionRemoved(broadcast) };
+        state.broadcaster.publish(event).await;
+    }
+    Ok(update)
+}
+
+/// Replaces the caller's vote on a poll.
+pub async fn vote(
+    state: &AppState,
+    caller: &AuthUser,
+    message_id: MessageId,
+    options: &[i64],
+) -> AppResult<PollUpdate> {
+    let (facts, access) = visible_message(state, caller, message_id).await?;
+    access.require_participant()?;
+    let now = state.clock.now_ms();
+    if facts.deleted_at.is_some() {
+        return Err(AppError::conflict("message_deleted", "this poll was deleted"));
+    }
+    let (option_count, multiple, closes_at) = state
+        .store
+        .poll_shape(message_id)
+        .await?
+        .ok_or_else(|| AppError::validation("not_a_poll", "this message has no poll"))?;
+    if closes_at.is_some_and(|at| at <= now) {
+        return Err(AppError::conflict("poll_closed", "this poll is closed"));
+    }
+    let mut chosen = options.to_vec();
+    chosen.sort_unstable();
+    chosen.dedup();
+    if chosen.is_empty() || chosen.len() != options.len() {
+        return Err(AppError::validation("invalid_vote", "choose at least one option, each once"));
+    }
+    if chosen.iter().any(|i| !(0..option_count).contains(i)) {
+        return Err(AppError::validation(
+            "invalid_vote",
+            format!("options are numbered 0–{}", option_count - 1),
+        ));
+    }
+    if !multiple && chosen.len() > 1 {
+        return Err(AppError::validation("invalid_vote", "this poll takes a single choice"));
+    }
+    state.store.set_votes(&facts, caller.user.id, &chosen, now).await?;
+    let message = load_message(state, message_id, caller.user.id).await?;
+    let poll: Poll = message.poll.clone().ok_or_else(|| AppError::internal("poll vanished"))?;
+    if let Some(public) = message.for_broadcast().poll {
+        state
+            .broadcaster
+            .publish(ChatEvent::PollUpdated(PollUpdate { message_id, room_id: facts.room_id, poll: public }))
+            .await;
+    }
+    Ok(PollUpdate { message_id, room_id: facts.room_id, poll })
+}

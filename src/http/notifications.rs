@@ -1,0 +1,50 @@
+//! `/api/chat/notifications*`: the caller's notifications list.
+
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{Json, Query};
+use crate::auth::AuthUser;
+use crate::chat::notifications::{self, MarkNotificationsRead, MarkedRead, Notification, NotificationsQuery};
+use crate::error::{AppResult, ErrorBody};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(mark_read))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Notifications {
+    pub notifications: Vec<Notification>,
+}
+
+/// # `GET /api/chat/notifications`
+///
+/// Newest first.
+#[utoipa::path(get, path = "/api/chat/notifications", tag = "notifications", params(NotificationsQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = Notifications), (status = 422, body = ErrorBody)))]
+async fn list(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(query): Query<NotificationsQuery>,
+) -> AppResult<axum::Json<Notifications>> {
+    Ok(axum::Json(Notifications { notifications: notifications::list(&state, &auth, query).await? }))
+}
+
+/// # `POST /api/chat/notifications/read`
+///
+/// Marks notifications read, up to `up_to` or all.
+#[utoipa::path(post, path = "/api/chat/notifications/read", tag = "notifications",
+    request_body = MarkNotificationsRead, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = MarkedRead)))]
+async fn mark_read(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Json(req): Json<MarkNotificationsRead>,
+) -> AppResult<axum::Json<MarkedRead>> {
+    Ok(axum::Json(notifications::mark_read(&state, &auth, req).await?))
+}

@@ -1,0 +1,611 @@
+//! `message` and what hangs off it: versions, mentions, reactions, polls.
+//!
+//! Pages are contiguous `seq` ranges of one room, so the details of a page (mentions,
+//! reactions, polls) are fetched with one query each over that range, using the
+//! `(room_id, seq)` index: a page costs the same at message 10 as at message 10 million.
+
+use std::collections::HashMap;
+
+use sqlx::FromRow;
+
+use super::{Store, with_pool};
+use crate::clock::{Millis, to_rfc3339};
+use crate::domain::message::{Message, MessageId, MessageType, NewMessage, Poll, PollOption, ReactionCount};
+use crate::domain::room::RoomId;
+use crate::domain::user::{Role, User, UserId};
+
+/// Which messages of a room to read.
+#[derive(Debug, Clone, Copy)]
+pub enum PageQuery {
+    /// The newest `limit` messages with `seq < before` (`i64::MAX`: the latest).
+    Before { before_seq: i64, limit: i64 },
+    /// The oldest `limit` messages with `seq > after`.
+    After { after_seq: i64, limit: i64 },
+    /// Messages up to `up_to_seq` changed after `since_change` (catch-up after reconnect).
+    ChangedSince { up_to_seq: i64, since_change: i64, limit: i64 },
+}
+
+/// The facts about a message that rules need (who sent it, when, is it deleted).
+#[derive(Debug, Clone, FromRow)]
+pub struct MessageFacts {
+    pub message_id: i64,
+    pub room_id: i64,
+    pub seq: i64,
+    pub sender_id: Option<i64>,
+    pub message_type: String,
+    pub content: Option<String>,
+    pub created_at: i64,
+    pub deleted_at: Option<i64>,
+    pub created_change: i64,
+}
+
+impl MessageFacts {
+    pub fn message_type(&self) -> MessageType {
+        MessageType::from_stored(&self.message_type)
+    }
+}
+
+/// The result of `insert_message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertedMessage {
+    Created(MessageId),
+    /// A message with this sender and `client_id` already existed.
+    Duplicate(MessageId),
+}
+
+#[derive(Debug, FromRow)]
+struct MessageRow {
+    message_id: i64,
+    room_id: i64,
+    seq: i64,
+    message_type: String,
+    content: Option<String>,
+    reply_to: Option<i64>,
+    client_id: Option<String>,
+    created_at: i64,
+    edited_at: Option<i64>,
+    deleted_at: Option<i64>,
+    sender_id: Option<i64>,
+    sender_username: Option<String>,
+    sender_display_name: Option<String>,
+    sender_role: Option<String>,
+}
+
+#[derive(Debug, FromRow)]
+struct MentionRow {
+    message_id: i64,
+    user_id: i64,
+    username: String,
+    display_name: String,
+    role: String,
+}
+
+#[derive(Debug, FromRow)]
+struct ReactionRow {
+    message_id: i64,
+    emoji: String,
+    count: i64,
+    mine: i64,
+}
+
+#[derive(Debug, FromRow)]
+struct PollRow {
+    message_id: i64,
+    question: String,
+    multiple: bool,
+    closes_at: Option<i64>,
+}
+
+#[derive(Debug, FromRow)]
+struct PollOptionRow {
+    message_id: i64,
+    option_index: i64,
+    text: String,
+    votes: i64,
+}
+
+#[derive(Debug, FromRow)]
+struct VoteRow {
+    message_id: i64,
+    option_index: i64,
+}
+
+macro_rules! select_message {
+    () => {
+        "SELECT m.message_id, m.room_id, m.seq, m.message_type, m.content, m.reply_to, m.client_id, \
+         m.created_at, m.edited_at, m.deleted_at, m.sender_id, u.username AS sender_username, \
+         u.display_name AS sender_display_name, u.role AS sender_role \
+         FROM message m LEFT JOIN app_user u ON u.user_id = m.sender_id"
+    };
+}
+
+const BUMP_ROOM_CHANGE: &str =
+    "UPDATE room SET last_change = last_change + 1 WHERE room_id = $1 RETURNING last_change";
+
+impl Store {
+    /// Stores a message with the room's next `seq`, its mentions and poll, in one
+    /// transaction. With a `client_id` the sender already used in this room, stores
+    /// nothing and names the earlier message.
+    pub async fn insert_message(
+        &self,
+        room_id: RoomId,
+        sender: Option<UserId>,
+        new: &NewMessage,
+        mentions: &[UserId],
+        now: Millis,
+    ) -> Result<InsertedMessage, sqlx::Error> {
+        const FIND_CLIENT_ID: &str =
+            "SELECT message_id FROM message WHERE room_id = $1 AND sender_id = $2 AND client_id = $3";
+        const NEXT_SEQ: &str = "UPDATE room SET last_seq = last_seq + 1, last_change = last_change + 1, \
+            last_activity_at = $2 WHERE room_id = $1 RETURNING last_seq, last_change";
+        const INSERT: &str = "INSERT INTO message (room_id, seq, sender_id, message_type, content, reply_to, \
+            client_id, created_at, created_change, last_change) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+            RETURNING message_id";
+        const MENTION: &str = "INSERT INTO message_mention (message_id, user_id) VALUES ($1, $2)";
+        const POLL: &str =
+            "INSERT INTO poll (message_id, question, multiple, closes_at) VALUES ($1, $2, $3, $4)";
+        const OPTION: &str = "INSERT INTO poll_option (message_id, option_index, text) VALUES ($1, $2, $3)";
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            if let (Some(client_id), Some(sender)) = (&new.client_id, sender) {
+                let existing: Option<(i64,)> = sqlx::query_as(FIND_CLIENT_ID)
+                    .bind(room_id)
+                    .bind(sender)
+                    .bind(client_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some((id,)) = existing {
+                    return Ok(InsertedMessage::Duplicate(id));
+                }
+            }
+            let (seq, change): (i64, i64) =
+                sqlx::query_as(NEXT_SEQ).bind(room_id).bind(now).fetch_one(&mut *tx).await?;
+            let (message_id,): (i64,) = sqlx::query_as(INSERT)
+                .bind(room_id)
+                .bind(seq)
+                .bind(sender)
+                .bind(new.message_type.as_str())
+                .bind(&new.content)
+                .bind(new.reply_to)
+                .bind(&new.client_id)
+                .bind(now)
+                .bind(change)
+                .fetch_one(&mut *tx)
+                .await?;
+            for user_id in mentions {
+                sqlx::query(MENTION).bind(message_id).bind(user_id).execute(&mut *tx).await?;
+            }
+            if let Some(poll) = &new.poll {
+                sqlx::query(POLL)
+                    .bind(message_id)
+                    .bind(&poll.question)
+                    .bind(poll.multiple)
+                    .bind(poll.closes_at)
+                    .execute(&mut *tx)
+                    .await?;
+                for (index, text) in poll.options.iter().enumerate() {
+                    sqlx::query(OPTION)
+                        .bind(message_id)
+                        .bind(index as i64)
+                        .bind(text)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(InsertedMessage::Created(message_id))
+        })
+    }
+
+    pub async fn message_facts(&self, message_id: MessageId) -> Result<Option<MessageFacts>, sqlx::Error> {
+        const SQL: &str = "SELECT message_id, room_id, seq, sender_id, message_type, content, created_at, \
+            deleted_at, created_change FROM message WHERE message_id = $1";
+        with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(message_id).fetch_optional(pool).await)
+    }
+
+    /// One message as `viewer` sees it at `now` (which decides whether its poll is closed).
+    pub async fn message(
+        &self,
+        message_id: MessageId,
+        viewer: UserId,
+        now: Millis,
+    ) -> Result<Option<Message>, sqlx::Error> {
+        const SQL: &str = concat!(select_message!(), " WHERE m.message_id = $1");
+        let rows: Vec<MessageRow> =
+            with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(message_id).fetch_all(pool).await)?;
+        Ok(self.assemble(rows, viewer, now).await?.pop())
+    }
+
+    /// A page of a room's messages, oldest first, and whether more lie beyond it.
+    pub async fn messages(
+        &self,
+        room_id: RoomId,
+        query: PageQuery,
+        viewer: UserId,
+        now: Millis,
+    ) -> Result<(Vec<Message>, bool), sqlx::Error> {
+        const BEFORE: &str =
+            concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3");
+        const AFTER: &str =
+            concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3");
+        const CHANGED: &str = concat!(
+            select_message!(),
+            " WHERE m.room_id = $1 AND m.seq <= $2 AND m.last_change > $3 ORDER BY m.seq ASC LIMIT $4"
+        );
+        let (mut rows, limit): (Vec<MessageRow>, i64) = match query {
+            PageQuery::Before { before_seq, limit } => (
+                with_pool!(self, reader, |pool| {
+                    sqlx::query_as(BEFORE)
+                        .bind(room_id)
+                        .bind(before_seq)
+                        .bind(limit + 1)
+                        .fetch_all(pool)
+                        .await
+                })?,
+                limit,
+            ),
+            PageQuery::After { after_seq, limit } => (
+                with_pool!(self, reader, |pool| {
+                    sqlx::query_as(AFTER).bind(room_id).bind(after_seq).bind(limit + 1).fetch_all(pool).await
+                })?,
+                limit,
+            ),
+            PageQuery::ChangedSince { up_to_seq, since_change, limit } => (
+                with_pool!(self, reader, |pool| {
+                    sqlx::query_as(CHANGED)
+                        .bind(room_id)
+                        .bind(up_to_seq)
+                        .bind(since_change)
+                        .bind(limit + 1)
+                        .fetch_all(pool)
+                        .await
+                })?,
+                limit,
+            ),
+        };
+        let has_more = rows.len() as i64 > limit;
+        rows.truncate(limit.max(0) as usize);
+        if matches!(query, PageQuery::Before { .. }) {
+            rows.reverse();
+        }
+        Ok((self.assemble(rows, viewer, now).await?, has_more))
+    }
+
+    /// Replies to a message, oldest first.
+    pub async fn replies(
+        &self,
+        message_id: MessageId,
+        viewer: UserId,
+        limit: i64,
+        now: Millis,
+    ) -> Result<Vec<Message>, sqlx::Error> {
+        const SQL: &str = concat!(select_message!(), " WHERE m.reply_to = $1 ORDER BY m.seq ASC LIMIT $2");
+        let rows: Vec<MessageRow> = with_pool!(self, reader, |pool| sqlx::query_as(SQL)
+            .bind(message_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        self.assemble(rows, viewer, now).await
+    }
+
+    /// Turns rows of one room into Messages, fetching their details over the rows' seq range.
+    async fn assemble(
+        &self,
+        rows: Vec<MessageRow>,
+        viewer: UserId,
+        now: Millis,
+    ) -> Result<Vec<Message>, sqlx::Error> {
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+            return Ok(Vec::new());
+        };
+        let room_id = first.room_id;
+        let (low, high) = (first.seq.min(last.seq), first.seq.max(last.seq));
+        const MENTIONS: &str = "SELECT x.message_id, u.user_id, u.username, u.display_name, u.role \
+            FROM message_mention x JOIN app_user u ON u.user_id = x.user_id \
+            JOIN message m ON m.message_id = x.message_id WHERE m.room_id = $1 AND m.seq BETWEEN $2 AND $3 \
+            ORDER BY x.message_id, u.username_folded";
+        const REACTIONS: &str = "SELECT x.message_id, x.emoji, COUNT(*) AS count, \
+            SUM(CASE WHEN x.user_id = $4 THEN 1 ELSE 0 END) AS mine, MIN(x.created_at) AS first_at \
+            FROM reaction x JOIN message m ON m.message_id = x.message_id \
+            WHERE m.room_id = $1 AND m.seq BETWEEN $2 AND $3 \
+            GROUP BY x.message_id, x.emoji ORDER BY x.message_id, first_at, x.emoji";
+        const POLLS: &str = "SELECT x.message_id, x.question, x.multiple, x.closes_at FROM poll x \
+            JOIN message m ON m.message_id = x.message_id WHERE m.room_id = $1 AND m.seq BETWEEN $2 AND $3";
+        const OPTIONS: &str = "SELECT x.message_id, x.option_index, x.text, \
+            (SELECT COUNT(*) FROM poll_vote v WHERE v.message_id = x.message_id AND v.option_index = x.option_index) \
+            AS votes FROM poll_option x JOIN message m ON m.message_id = x.message_id \
+            WHERE m.room_id = $1 AND m.seq BETWEEN $2 AND $3 ORDER BY x.message_id, x.option_index";
+        const VOTES: &str = "SELECT x.message_id, x.option_index FROM poll_vote x \
+            JOIN message m ON m.message_id = x.message_id \
+            WHERE m.room_id = $1 AND m.seq BETWEEN $2 AND $3 AND x.user_id = $4 ORDER BY x.option_index";
+        let details: Details = with_pool!(self, reader, |pool| {
+            let mentions =
+                sqlx::query_as(MENTIONS).bind(room_id).bind(low).bind(high).fetch_all(pool).await?;
+            let reactions = sqlx::query_as(REACTIONS)
+                .bind(room_id)
+                .bind(low)
+                .bind(high)
+                .bind(viewer)
+                .fetch_all(pool)
+                .await?;
+            let has_polls = rows.iter().any(|r| r.message_type == MessageType::Poll.as_str());
+            let (polls, options, votes) = if has_polls {
+                (
+                    sqlx::query_as(POLLS).bind(room_id).bind(low).bind(high).fetch_all(pool).await?,
+                    sqlx::query_as(OPTIONS).bind(room_id).bind(low).bind(high).fetch_all(pool).await?,
+                    sqlx::query_as(VOTES)
+                        .bind(room_id)
+                        .bind(low)
+                        .bind(high)
+                        .bind(viewer)
+                        .fetch_all(pool)
+                        .await?,
+                )
+            } else {
+                (Vec::new(), Vec::new(), Vec::new())
+            };
+            Ok::<_, sqlx::Error>(Details { mentions, reactions, polls, options, votes })
+        })?;
+        Ok(build_messages(rows, details, now))
+    }
+
+    /// Replaces a message's text, keeping the previous one as a version, and its mentions.
+    pub async fn edit_message(
+        &self,
+        facts: &MessageFacts,
+        editor: UserId,
+        content: &str,
+        mentions: &[UserId],
+        now: Millis,
+    ) -> Result<(), sqlx::Error> {
+        const VERSION: &str = "INSERT INTO message_version (message_id, version, content, replaced_at, replaced_by, reason) \
+            SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 FROM message_version WHERE message_id = $1";
+        const UPDATE: &str =
+            "UPDATE message SET content = $2, edited_at = $3, last_change = $4 WHERE message_id = $1";
+        const CLEAR_MENTIONS: &str = "DELETE FROM message_mention WHERE message_id = $1";
+        const MENTION: &str = "INSERT INTO message_mention (message_id, user_id) VALUES ($1, $2)";
+        let previous = facts.content.clone().unwrap_or_default();
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(VERSION)
+                .bind(facts.message_id)
+                .bind(&previous)
+                .bind(now)
+                .bind(editor)
+                .bind("edit")
+                .execute(&mut *tx)
+                .await?;
+            let (change,): (i64,) =
+                sqlx::query_as(BUMP_ROOM_CHANGE).bind(facts.room_id).fetch_one(&mut *tx).await?;
+            sqlx::query(UPDATE)
+                .bind(facts.message_id)
+                .bind(content)
+                .bind(now)
+                .bind(change)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(CLEAR_MENTIONS).bind(facts.message_id).execute(&mut *tx).await?;
+            for user_id in mentions {
+                sqlx::query(MENTION).bind(facts.message_id).bind(user_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Soft-deletes a message: the text moves to the version history (audit trail), the
+    /// message keeps its id and seq, and its reactions go.
+    pub async fn delete_message(
+        &self,
+        facts: &MessageFacts,
+        by: UserId,
+        now: Millis,
+    ) -> Result<(), sqlx::Error> {
+        const VERSION: &str = "INSERT INTO message_version (message_id, version, content, replaced_at, replaced_by, reason) \
+            SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 FROM message_version WHERE message_id = $1";
+        const UPDATE: &str = "UPDATE message SET content = NULL, deleted_at = $2, deleted_by = $3, last_change = $4 \
+            WHERE message_id = $1 AND deleted_at IS NULL";
+        const CLEAR_REACTIONS: &str = "DELETE FROM reaction WHERE message_id = $1";
+        let previous = facts.content.clone().unwrap_or_default();
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(VERSION)
+                .bind(facts.message_id)
+                .bind(&previous)
+                .bind(now)
+                .bind(by)
+                .bind("delete")
+                .execute(&mut *tx)
+                .await?;
+            let (change,): (i64,) =
+                sqlx::query_as(BUMP_ROOM_CHANGE).bind(facts.room_id).fetch_one(&mut *tx).await?;
+            sqlx::query(UPDATE)
+                .bind(facts.message_id)
+                .bind(now)
+                .bind(by)
+                .bind(change)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(CLEAR_REACTIONS).bind(facts.message_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Every earlier text of a message, oldest first (the audit trail).
+    pub async fn message_versions(
+        &self,
+        message_id: MessageId,
+    ) -> Result<Vec<(String, i64, String)>, sqlx::Error> {
+        const SQL: &str =
+            "SELECT content, replaced_at, reason FROM message_version WHERE message_id = $1 ORDER BY version";
+        with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(message_id).fetch_all(pool).await)
+    }
+
+    /// Adds (`add`) or removes a reaction; returns whether anything changed.
+    pub async fn set_reaction(
+        &self,
+        facts: &MessageFacts,
+        user_id: UserId,
+        emoji: &str,
+        add: bool,
+        now: Millis,
+    ) -> Result<bool, sqlx::Error> {
+        const ADD: &str = "INSERT INTO reaction (message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, $4) \
+            ON CONFLICT (message_id, user_id, emoji) DO NOTHING";
+        const REMOVE: &str = "DELETE FROM reaction WHERE message_id = $1 AND user_id = $2 AND emoji = $3";
+        const TOUCH: &str = "UPDATE message SET last_change = $2 WHERE message_id = $1";
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = if add {
+                sqlx::query(ADD)
+                    .bind(facts.message_id)
+                    .bind(user_id)
+                    .bind(emoji)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+            } else {
+                sqlx::query(REMOVE).bind(facts.message_id).bind(user_id).bind(emoji).execute(&mut *tx).await?
+            };
+            let changed = done.rows_affected() > 0;
+            if changed {
+                let (change,): (i64,) =
+                    sqlx::query_as(BUMP_ROOM_CHANGE).bind(facts.room_id).fetch_one(&mut *tx).await?;
+                sqlx::query(TOUCH).bind(facts.message_id).bind(change).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(changed)
+        })
+    }
+
+    /// Replaces a user's votes on a poll.
+    pub async fn set_votes(
+        &self,
+        facts: &MessageFacts,
+        user_id: UserId,
+        options: &[i64],
+        now: Millis,
+    ) -> Result<(), sqlx::Error> {
+        const CLEAR: &str = "DELETE FROM poll_vote WHERE message_id = $1 AND user_id = $2";
+        const VOTE: &str =
+            "INSERT INTO poll_vote (message_id, user_id, option_index, voted_at) VALUES ($1, $2, $3, $4)";
+        const TOUCH: &str = "UPDATE message SET last_change = $2 WHERE message_id = $1";
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(CLEAR).bind(facts.message_id).bind(user_id).execute(&mut *tx).await?;
+            for option in options {
+                sqlx::query(VOTE)
+                    .bind(facts.message_id)
+                    .bind(user_id)
+                    .bind(option)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let (change,): (i64,) =
+                sqlx::query_as(BUMP_ROOM_CHANGE).bind(facts.room_id).fetch_one(&mut *tx).await?;
+            sqlx::query(TOUCH).bind(facts.message_id).bind(change).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Number of options of a poll message (0 if it has no poll) and its closing time.
+    pub async fn poll_shape(
+        &self,
+        message_id: MessageId,
+    ) -> Result<Option<(i64, bool, Option<i64>)>, sqlx::Error> {
+        const SQL: &str = "SELECT (SELECT COUNT(*) FROM poll_option o WHERE o.message_id = p.message_id), \
+            p.multiple, p.closes_at FROM poll p WHERE p.message_id = $1";
+        with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(message_id).fetch_optional(pool).await)
+    }
+}
+
+fn user_of(user_id: i64, username: String, display_name: String, role: &str) -> User {
+    User { id: user_id, username, display_name, role: Role::from_stored(role) }
+}
+
+/// Everything a page of messages carries besides the message rows themselves.
+struct Details {
+    mentions: Vec<MentionRow>,
+    reactions: Vec<ReactionRow>,
+    polls: Vec<PollRow>,
+    options: Vec<PollOptionRow>,
+    votes: Vec<VoteRow>,
+}
+
+fn build_messages(rows: Vec<MessageRow>, details: Details, now: Millis) -> Vec<Message> {
+    let Details { mentions, reactions, polls, options, votes } = details;
+    let mut mentions_of: HashMap<i64, Vec<User>> = HashMap::new();
+    for m in mentions {
+        mentions_of.entry(m.message_id).or_default().push(user_of(
+            m.user_id,
+            m.username,
+            m.display_name,
+            &m.role,
+        ));
+    }
+    let mut reactions_of: HashMap<i64, Vec<ReactionCount>> = HashMap::new();
+    for r in reactions {
+        reactions_of.entry(r.message_id).or_default().push(ReactionCount {
+            emoji: r.emoji,
+            count: r.count,
+            me: Some(r.mine > 0),
+        });
+    }
+    let mut options_of: HashMap<i64, Vec<PollOption>> = HashMap::new();
+    for o in options {
+        let list = options_of.entry(o.message_id).or_default();
+        debug_assert_eq!(list.len() as i64, o.option_index);
+        list.push(PollOption { text: o.text, votes: o.votes });
+    }
+    let mut votes_of: HashMap<i64, Vec<i64>> = HashMap::new();
+    for v in votes {
+        votes_of.entry(v.message_id).or_default().push(v.option_index);
+    }
+    let mut polls_of: HashMap<i64, Poll> = HashMap::new();
+    for p in polls {
+        polls_of.insert(
+            p.message_id,
+            Poll {
+                question: p.question,
+                options: options_of.remove(&p.message_id).unwrap_or_default(),
+                multiple: p.multiple,
+                closes_at: p.closes_at.map(to_rfc3339),
+                closed: p.closes_at.is_some_and(|at| at <= now),
+                my_votes: Some(votes_of.remove(&p.message_id).unwrap_or_default()),
+            },
+        );
+    }
+    rows.into_iter()
+        .map(|row| {
+            let deleted = row.deleted_at.is_some();
+            let sender = match (row.sender_id, row.sender_username, row.sender_display_name, row.sender_role)
+            {
+                (Some(id), Some(username), Some(display_name), Some(role)) => {
+                    Some(user_of(id, username, display_name, &role))
+                }
+                _ => None,
+            };
+            let id = row.message_id;
+            Message {
+                id,
+                room_id: row.room_id,
+                seq: row.seq,
+                sender,
+                message_type: MessageType::from_stored(&row.message_type),
+                content: if deleted { None } else { row.content },
+                reply_to: row.reply_to,
+                mentions: if deleted { Vec::new() } else { mentions_of.remove(&id).unwrap_or_default() },
+                attachments: Vec::new(),
+                reactions: if deleted { Vec::new() } else { reactions_of.remove(&id).unwrap_or_default() },
+                poll: if deleted { None } else { polls_of.remove(&id) },
+                client_id: row.client_id,
+                created_at: to_rfc3339(row.created_at),
+                edited_at: row.edited_at.map(to_rfc3339),
+                deleted_at: row.deleted_at.map(to_rfc3339),
+            }
+        })
+        .collect()
+}

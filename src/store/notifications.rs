@@ -1,0 +1,105 @@
+//! `notification`: what a user is told about outside the room they are looking at.
+
+use sqlx::FromRow;
+
+use super::users::UserRow;
+use super::{Store, with_pool};
+use crate::clock::Millis;
+use crate::domain::user::UserId;
+
+#[derive(Debug, FromRow)]
+pub struct NotificationRow {
+    pub notification_id: i64,
+    pub kind: String,
+    pub room_id: i64,
+    pub message_id: Option<i64>,
+    pub created_at: i64,
+    pub read_at: Option<i64>,
+    #[sqlx(flatten)]
+    pub actor: UserRow,
+}
+
+macro_rules! select_notification {
+    () => {
+        "SELECT n.notification_id, n.kind, n.room_id, n.message_id, n.created_at, n.read_at, \
+         u.user_id, u.username, u.display_name, u.role \
+         FROM notification n JOIN app_user u ON u.user_id = n.actor_id"
+    };
+}
+
+impl Store {
+    /// Records one notification per recipient; returns their ids in recipient order.
+    pub async fn insert_notifications(
+        &self,
+        recipients: &[UserId],
+        kind: &str,
+        room_id: i64,
+        message_id: Option<i64>,
+        actor: UserId,
+        now: Millis,
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        const SQL: &str = "INSERT INTO notification (user_id, kind, room_id, message_id, actor_id, created_at) \
+            VALUES ($1, $2, $3, $4, $5, $6) RETURNING notification_id";
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut ids = Vec::with_capacity(recipients.len());
+            for user_id in recipients {
+                let (id,): (i64,) = sqlx::query_as(SQL)
+                    .bind(user_id)
+                    .bind(kind)
+                    .bind(room_id)
+                    .bind(message_id)
+                    .bind(actor)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                ids.push(id);
+            }
+            tx.commit().await?;
+            Ok(ids)
+        })
+    }
+
+    pub async fn notification(&self, notification_id: i64) -> Result<Option<NotificationRow>, sqlx::Error> {
+        const SQL: &str = concat!(select_notification!(), " WHERE n.notification_id = $1");
+        with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(notification_id).fetch_optional(pool).await)
+    }
+
+    /// A user's notifications, newest first, before the keyset `before`.
+    pub async fn notifications(
+        &self,
+        user_id: UserId,
+        before: i64,
+        unread_only: bool,
+        limit: i64,
+    ) -> Result<Vec<NotificationRow>, sqlx::Error> {
+        const SQL: &str = concat!(
+            select_notification!(),
+            " WHERE n.user_id = $1 AND n.notification_id < $2 AND ($3 = FALSE OR n.read_at IS NULL) \
+             ORDER BY n.notification_id DESC LIMIT $4"
+        );
+        with_pool!(self, reader, |pool| {
+            sqlx::query_as(SQL).bind(user_id).bind(before).bind(unread_only).bind(limit).fetch_all(pool).await
+        })
+    }
+
+    /// Marks a user's notifications up to `up_to` (all with `i64::MAX`) read; returns how many.
+    pub async fn mark_notifications_read(
+        &self,
+        user_id: UserId,
+        up_to: i64,
+        now: Millis,
+    ) -> Result<u64, sqlx::Error> {
+        const SQL: &str = "UPDATE notification SET read_at = $3 \
+            WHERE user_id = $1 AND notification_id <= $2 AND read_at IS NULL";
+        with_pool!(self, writer, |pool| {
+            sqlx::query(SQL)
+                .bind(user_id)
+                .bind(up_to)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|d| d.rows_affected())
+        })
+    }
+}

@@ -1,0 +1,384 @@
+//! `room` and `participant`.
+
+use sqlx::FromRow;
+
+use super::users::UserRow;
+use super::{Store, with_pool};
+use crate::clock::{Millis, to_rfc3339};
+use crate::domain::room::{
+    NotificationLevel, Participant, ParticipantRole, Presence, Room, RoomId, RoomSettings, RoomType,
+};
+use crate::domain::user::UserId;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct RoomRow {
+    pub room_id: i64,
+    pub room_type: String,
+    pub name: String,
+    pub description: String,
+    pub is_public: bool,
+    pub allow_files: bool,
+    pub allow_voice: bool,
+    pub moderation_enabled: bool,
+    pub event_id: Option<i64>,
+    pub direct_key: Option<String>,
+    pub created_by: Option<i64>,
+    pub created_at: i64,
+    pub participant_count: i64,
+}
+
+impl RoomRow {
+    pub fn room_type(&self) -> RoomType {
+        RoomType::from_stored(&self.room_type)
+    }
+
+    pub fn settings(&self) -> RoomSettings {
+        RoomSettings {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            is_public: self.is_public,
+            allow_files: self.allow_files,
+            allow_voice: self.allow_voice,
+            moderation_enabled: self.moderation_enabled,
+        }
+    }
+
+    pub fn to_room(&self) -> Room {
+        Room {
+            id: self.room_id,
+            room_type: self.room_type(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            is_public: self.is_public,
+            allow_files: self.allow_files,
+            allow_voice: self.allow_voice,
+            moderation_enabled: self.moderation_enabled,
+            event_id: self.event_id,
+            created_by: self.created_by,
+            created_at: to_rfc3339(self.created_at),
+            is_direct: self.direct_key.is_some(),
+            participant_count: self.participant_count,
+        }
+    }
+}
+
+/// A room in the caller's list, with their unread counts.
+#[derive(Debug, FromRow)]
+pub struct RoomListRow {
+    #[sqlx(flatten)]
+    pub room: RoomRow,
+    pub my_role: String,
+    pub unread_count: i64,
+    pub mention_count: i64,
+    pub last_message_id: Option<i64>,
+}
+
+/// The caller's own participation in a room.
+#[derive(Debug, Clone, FromRow)]
+pub struct Membership {
+    pub role: String,
+    pub muted_until: Option<i64>,
+    pub last_read_seq: i64,
+    pub last_read_message_id: Option<i64>,
+    pub notifications: String,
+    pub sound: bool,
+}
+
+impl Membership {
+    pub fn role(&self) -> ParticipantRole {
+        ParticipantRole::from_stored(&self.role)
+    }
+
+    pub fn notifications(&self) -> NotificationLevel {
+        NotificationLevel::from_stored(&self.notifications)
+    }
+}
+
+#[derive(Debug, FromRow)]
+pub struct ParticipantRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    participant_role: String,
+    joined_at: i64,
+    muted_until: Option<i64>,
+}
+
+impl ParticipantRow {
+    pub fn user_id(&self) -> UserId {
+        self.user.user_id
+    }
+
+    pub fn into_user(self) -> crate::domain::user::User {
+        self.user.into()
+    }
+
+    pub fn into_participant(self, presence: Presence) -> Participant {
+        Participant {
+            user: self.user.into(),
+            role: ParticipantRole::from_stored(&self.participant_role),
+            joined_at: to_rfc3339(self.joined_at),
+            muted_until: self.muted_until.map(to_rfc3339),
+            presence,
+        }
+    }
+}
+
+/// What `insert_room` stores.
+pub struct NewRoom<'a> {
+    pub room_type: RoomType,
+    pub settings: &'a RoomSettings,
+    pub event_id: Option<i64>,
+    pub direct_key: Option<&'a str>,
+    pub created_by: UserId,
+    pub now: Millis,
+}
+
+macro_rules! select_room {
+    () => {
+        "SELECT r.room_id, r.room_type, r.name, r.description, r.is_public, r.allow_files, r.allow_voice, \
+         r.moderation_enabled, r.event_id, r.direct_key, r.created_by, r.created_at, \
+         (SELECT COUNT(*) FROM participant pc WHERE pc.room_id = r.room_id) AS participant_count \
+         FROM room r"
+    };
+}
+
+pub(super) const INSERT_ROOM: &str = "INSERT INTO room (room_type, name, description, is_public, allow_files, \
+    allow_voice, moderation_enabled, event_id, direct_key, created_by, created_at, last_activity_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING room_id";
+
+/// New participants start with everything already in the room marked read.
+pub(super) const INSERT_PARTICIPANT: &str = "INSERT INTO participant (room_id, user_id, role, joined_at, last_read_seq) \
+    SELECT $1, $2, $3, $4, r.last_seq FROM room r WHERE r.room_id = $1 \
+    ON CONFLICT (room_id, user_id) DO NOTHING";
+
+impl Store {
+    /// Creates a room with its first participants in one transaction.
+    pub async fn insert_room(
+        &self,
+        new: NewRoom<'_>,
+        members: &[(UserId, ParticipantRole)],
+    ) -> Result<RoomId, sqlx::Error> {
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            let s = new.settings;
+            let (room_id,): (i64,) = sqlx::query_as(INSERT_ROOM)
+                .bind(new.room_type.as_str())
+                .bind(&s.name)
+                .bind(&s.description)
+                .bind(s.is_public)
+                .bind(s.allow_files)
+                .bind(s.allow_voice)
+                .bind(s.moderation_enabled)
+                .bind(new.event_id)
+                .bind(new.direct_key)
+                .bind(new.created_by)
+                .bind(new.now)
+                .fetch_one(&mut *tx)
+                .await?;
+            for (user_id, role) in members {
+                sqlx::query(INSERT_PARTICIPANT)
+                    .bind(room_id)
+                    .bind(user_id)
+                    .bind(role.as_str())
+                    .bind(new.now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(room_id)
+        })
+    }
+
+    pub async fn room(&self, room_id: RoomId) -> Result<Option<RoomRow>, sqlx::Error> {
+        const SQL: &str = concat!(select_room!(), " WHERE r.room_id = $1");
+        with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(room_id).fetch_optional(pool).await)
+    }
+
+    pub async fn room_by_direct_key(&self, key: &str) -> Result<Option<RoomRow>, sqlx::Error> {
+        const SQL: &str = concat!(select_room!(), " WHERE r.direct_key = $1");
+        with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(key).fetch_optional(pool).await)
+    }
+
+    pub async fn rooms_of_event(&self, event_id: i64) -> Result<Vec<RoomRow>, sqlx::Error> {
+        const SQL: &str = concat!(select_room!(), " WHERE r.event_id = $1 ORDER BY r.room_id");
+        with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(event_id).fetch_all(pool).await)
+    }
+
+    /// Public rooms, newest first, after the keyset `before` (a room id).
+    pub async fn public_rooms(&self, before: RoomId, limit: i64) -> Result<Vec<RoomRow>, sqlx::Error> {
+        const SQL: &str = concat!(
+            select_room!(),
+            " WHERE r.is_public = TRUE AND r.room_id < $1 ORDER BY r.room_id DESC LIMIT $2"
+        );
+        with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(before).bind(limit).fetch_all(pool).await)
+    }
+
+    /// The caller's rooms, most recently active first, with unread and mention counts.
+    pub async fn room_list(&self, user_id: UserId) -> Result<Vec<RoomListRow>, sqlx::Error> {
+        const SQL: &str = "SELECT r.room_id, r.room_type, r.name, r.description, r.is_public, r.allow_files, \
+            r.allow_voice, r.moderation_enabled, r.event_id, r.direct_key, r.created_by, r.created_at, \
+            (SELECT COUNT(*) FROM participant pc WHERE pc.room_id = r.room_id) AS participant_count, \
+            p.role AS my_role, \
+            (SELECT COUNT(*) FROM message m WHERE m.room_id = r.room_id AND m.seq > p.last_read_seq \
+               AND m.deleted_at IS NULL AND m.message_type <> 'system' \
+               AND (m.sender_id IS NULL OR m.sender_id <> p.user_id)) AS unread_count, \
+            (SELECT COUNT(*) FROM message_mention mm JOIN message m ON m.message_id = mm.message_id \
+               WHERE mm.user_id = p.user_id AND m.room_id = r.room_id AND m.seq > p.last_read_seq \
+               AND m.deleted_at IS NULL) AS mention_count, \
+            (SELECT m.message_id FROM message m WHERE m.room_id = r.room_id ORDER BY m.seq DESC LIMIT 1) \
+               AS last_message_id \
+            FROM participant p JOIN room r ON r.room_id = p.room_id \
+            WHERE p.user_id = $1 ORDER BY r.last_activity_at DESC, r.room_id DESC";
+        with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(user_id).fetch_all(pool).await)
+    }
+
+    /// Unread and mention counts of one participant.
+    pub async fn unread_counts(&self, room_id: RoomId, user_id: UserId) -> Result<(i64, i64), sqlx::Error> {
+        const SQL: &str = "SELECT \
+            (SELECT COUNT(*) FROM message m WHERE m.room_id = p.room_id AND m.seq > p.last_read_seq \
+               AND m.deleted_at IS NULL AND m.message_type <> 'system' \
+               AND (m.sender_id IS NULL OR m.sender_id <> p.user_id)) AS unread_count, \
+            (SELECT COUNT(*) FROM message_mention mm JOIN message m ON m.message_id = mm.message_id \
+               WHERE mm.user_id = p.user_id AND m.room_id = p.room_id AND m.seq > p.last_read_seq \
+               AND m.deleted_at IS NULL) AS mention_count \
+            FROM participant p WHERE p.room_id = $1 AND p.user_id = $2";
+        with_pool!(self, reader, |pool| {
+            sqlx::query_as::<_, (i64, i64)>(SQL).bind(room_id).bind(user_id).fetch_optional(pool).await
+        })
+        .map(|counts| counts.unwrap_or((0, 0)))
+    }
+
+    pub async fn membership(
+        &self,
+        room_id: RoomId,
+        user_id: UserId,
+    ) -> Result<Option<Membership>, sqlx::Error> {
+        const SQL: &str = "SELECT role, muted_until, last_read_seq, last_read_message_id, notifications, sound \
+            FROM participant WHERE room_id = $1 AND user_id = $2";
+        with_pool!(self, reader, |pool| sqlx::query_as(SQL)
+            .bind(room_id)
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await)
+    }
+
+    /// Participants with their users, owners first, then by name.
+    pub async fn participants(&self, room_id: RoomId) -> Result<Vec<ParticipantRow>, sqlx::Error> {
+        const SQL: &str = "SELECT u.user_id, u.username, u.display_name, u.role, p.role AS participant_role, p.joined_at, p.muted_until \
+            FROM participant p JOIN app_user u ON u.user_id = p.user_id WHERE p.room_id = $1 \
+            ORDER BY CASE p.role WHEN 'owner' THEN 0 WHEN 'moderator' THEN 1 ELSE 2 END, u.username_folded";
+        with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(room_id).fetch_all(pool).await)
+    }
+
+    /// Participants' ids and notification preferences.
+    pub async fn participant_preferences(
+        &self,
+        room_id: RoomId,
+    ) -> Result<Vec<(UserId, String)>, sqlx::Error> {
+        const SQL: &str = "SELECT user_id, notifications FROM participant WHERE room_id = $1";
+        with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(room_id).fetch_all(pool).await)
+    }
+
+    /// Rooms a user participates in (to subscribe their sockets).
+    pub async fn room_ids_of_user(&self, user_id: UserId) -> Result<Vec<RoomId>, sqlx::Error> {
+        const SQL: &str = "SELECT room_id FROM participant WHERE user_id = $1";
+        with_pool!(self, reader, |pool| {
+            sqlx::query_as::<_, (i64,)>(SQL).bind(user_id).fetch_all(pool).await
+        })
+        .map(|rows| rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Adds a participant; false if they already were one.
+    pub async fn add_participant(
+        &self,
+        room_id: RoomId,
+        user_id: UserId,
+        role: ParticipantRole,
+        now: Millis,
+    ) -> Result<bool, sqlx::Error> {
+        with_pool!(self, writer, |pool| {
+            sqlx::query(INSERT_PARTICIPANT)
+                .bind(room_id)
+                .bind(user_id)
+                .bind(role.as_str())
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected() > 0)
+        })
+    }
+
+    /// Removes a participant; false if they were not one.
+    pub async fn remove_participant(&self, room_id: RoomId, user_id: UserId) -> Result<bool, sqlx::Error> {
+        const SQL: &str = "DELETE FROM participant WHERE room_id = $1 AND user_id = $2";
+        with_pool!(self, writer, |pool| {
+            sqlx::query(SQL)
+                .bind(room_id)
+                .bind(user_id)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected() > 0)
+        })
+    }
+
+    pub async fn update_room_settings(&self, room_id: RoomId, s: &RoomSettings) -> Result<(), sqlx::Error> {
+        const SQL: &str = "UPDATE room SET name = $2, description = $3, is_public = $4, allow_files = $5, \
+            allow_voice = $6, moderation_enabled = $7 WHERE room_id = $1";
+        with_pool!(self, writer, |pool| {
+            sqlx::query(SQL)
+                .bind(room_id)
+                .bind(&s.name)
+                .bind(&s.description)
+                .bind(s.is_public)
+                .bind(s.allow_files)
+                .bind(s.allow_voice)
+                .bind(s.moderation_enabled)
+                .execute(pool)
+                .await
+                .map(drop)
+        })
+    }
+
+    /// Moves the read marker forward (never back); returns whether it moved.
+    pub async fn mark_read(
+        &self,
+        room_id: RoomId,
+        user_id: UserId,
+        seq: i64,
+        message_id: i64,
+    ) -> Result<bool, sqlx::Error> {
+        const SQL: &str = "UPDATE participant SET last_read_seq = $3, last_read_message_id = $4 \
+            WHERE room_id = $1 AND user_id = $2 AND last_read_seq < $3";
+        with_pool!(self, writer, |pool| {
+            sqlx::query(SQL)
+                .bind(room_id)
+                .bind(user_id)
+                .bind(seq)
+                .bind(message_id)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected() > 0)
+        })
+    }
+
+    pub async fn set_preferences(
+        &self,
+        room_id: RoomId,
+        user_id: UserId,
+        notifications: NotificationLevel,
+        sound: bool,
+    ) -> Result<(), sqlx::Error> {
+        const SQL: &str =
+            "UPDATE participant SET notifications = $3, sound = $4 WHERE room_id = $1 AND user_id = $2";
+        with_pool!(self, writer, |pool| {
+            sqlx::query(SQL)
+                .bind(room_id)
+                .bind(user_id)
+                .bind(notifications.as_str())
+                .bind(sound)
+                .execute(pool)
+                .await
+                .map(drop)
+        })
+    }
+}
