@@ -156,6 +156,79 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// Creates an admin directly in the store (as `eventsync-chat user create --admin`
+    /// does) and logs them in; returns (token, user).
+    pub async fn create_admin(&self, username: &str) -> (String, Value) {
+        use eventsync_chat::auth::accounts::{RegisterRequest, create_user};
+        use eventsync_chat::auth::password::PasswordHasher;
+        use eventsync_chat::domain::user::Role;
+        let storage = storage_for(self.data_dir()).await;
+        let store = eventsync_chat::store::Store::open(&storage, 1).await.expect("open store");
+        let request =
+            RegisterRequest { username: username.into(), password: PASSWORD.into(), display_name: None };
+        create_user(&store, &PasswordHasher::new(1), &SystemClock, request, Role::Admin)
+            .await
+            .expect("admin");
+        store.close().await;
+        let response =
+            self.post("/api/auth/login", None, json!({"username": username, "password": PASSWORD})).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        (body["token"].as_str().expect("token").to_owned(), body["user"].clone())
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Response {
+        self.http.put(self.url(path)).bearer_auth(token).json(&body).send().await.expect("request")
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.http.patch(self.url(path)).bearer_auth(token).json(&body).send().await.expect("request")
+    }
+
+    pub async fn delete(&self, path: &str, token: &str, body: Option<Value>) -> Response {
+        let mut request = self.http.delete(self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// Creates a room and returns its JSON (asserting 201).
+    pub async fn create_room(&self, token: &str, body: Value) -> Value {
+        let response = self.post("/api/chat/rooms", Some(token), body.clone()).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "create room {body}");
+        response.json().await.expect("json")
+    }
+
+    /// Sends a text message and returns it (asserting 201).
+    pub async fn send(&self, token: &str, room_id: &Value, content: &str) -> Value {
+        let response = self
+            .post(&format!("/api/chat/rooms/{room_id}/messages"), Some(token), json!({"content": content}))
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "send {content:?}");
+        response.json().await.expect("json")
+    }
+
+    /// The room's history as the given user (asserting 200).
+    pub async fn history(&self, token: &str, room_id: &Value, query: &str) -> Value {
+        let response = self.get(&format!("/api/chat/rooms/{room_id}/messages{query}"), Some(token)).await;
+        assert_eq!(response.status(), StatusCode::OK, "history {query}");
+        response.json().await.expect("json")
+    }
+}
+
+/// Contents of a history page's messages, skipping system messages.
+pub fn contents(page: &Value) -> Vec<String> {
+    page["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["type"] != "system")
+        .map(|m| m["content"].as_str().unwrap_or("<deleted>").to_owned())
+        .collect()
+}
+
 /// Asserts the SPEC §9 error shape, status and code; returns the message.
 pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> String {
     assert_eq!(response.status(), status, "status for expected code {code}");
