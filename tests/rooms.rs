@@ -286,12 +286,12 @@ async fn unread_and_mention_counts_follow_the_read_marker() {
     assert_eq!(state["last_read_message_id"], third["id"]);
     let list: Value = server.get("/api/chat/rooms", Some(&bob)).await.json().await.unwrap();
     assert_eq!(counts(&list), (Some(0), Some(0)));
-    assert_error(
-        server.post(&read, Some(&bob), json!({"message_id": 999_999})).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_message",
-    )
-    .await;
+    let response = server.post(&read, Some(&bob), json!({"message_id": 999_999})).await;
+    assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+    let elsewhere = server.create_room(&bob, json!({"name": "Elsewhere", "type": "general"})).await;
+    let foreign = server.send(&bob, &elsewhere["id"], "not in the lobby").await;
+    let response = server.post(&read, Some(&bob), json!({"message_id": foreign["id"]})).await;
+    assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_message").await;
 }
 
 #[tokio::test]

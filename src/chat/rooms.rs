@@ -402,10 +402,10 @@ pub async fn mark_read(
 ) -> AppResult<ReadState> {
     let access = RoomAccess::load(state, caller, room_id).await?;
     access.require_participant()?;
-    let facts = state.store.message_facts(message_id).await?;
-    let facts = facts.filter(|f| f.room_id == room_id).ok_or_else(|| {
-        AppError::validation("invalid_message", "message_id must name a message of this room")
-    })?;
+    let facts = state.store.message_facts(message_id).await?.ok_or(AppError::NotFound("message"))?;
+    if facts.room_id != room_id {
+        return Err(AppError::validation("invalid_message", "message_id must name a message of this room"));
+    }
     state.store.mark_read(room_id, caller.user.id, facts.seq, message_id).await?;
     let (unread_count, mention_count) = state.store.unread_counts(room_id, caller.user.id).await?;
     let last_read =

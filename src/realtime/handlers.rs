@@ -25,7 +25,9 @@ use crate::state::AppState;
 use super::broadcast::chat_room;
 
 /// Events a socket may have waiting; beyond it, new ones are refused with `rate_limited`.
-const QUEUE_CAPACITY: usize = 256;
+/// Large enough for a client replaying its outbox after a reconnect; bounded because each
+/// entry holds a payload of up to the Socket.IO payload limit.
+const QUEUE_CAPACITY: usize = 1024;
 
 /// Every client → server event this module handles.
 const EVENTS: [&str; 9] = [
@@ -207,6 +209,7 @@ async fn dispatch(
         }
         "leave_chat_room" => {
             let req: RoomRef = parse(data)?;
+            rooms::get_room(state, user, req.room_id).await?;
             socket.leave(chat_room(req.room_id));
             Ok(Value::Object(Map::new()))
         }

@@ -48,42 +48,44 @@ struct HandshakeAuth {
 }
 
 /// Registers the default namespace with handshake authentication.
+///
+/// The middleware authenticates and subscribes the socket to its user's rooms before
+/// the client hears that it is connected; the connect handler then registers the event
+/// handlers before returning, so no event or broadcast can slip past either step.
 pub fn attach(io: &SocketIo, state: AppState) {
     let auth_state = state.clone();
     let authenticate = move |socket: SocketRef, TryData(auth): TryData<HandshakeAuth>| {
         let state = auth_state.clone();
         async move {
             let user = authenticate_handshake(&state, &socket, auth.ok()).await?;
+            let mut rooms = vec![user_room(user.user.id)];
+            // Follow every room the user participates in: live badges and notifications
+            // without opening each room.
+            rooms.extend(
+                state.store.room_ids_of_user(user.user.id).await?.into_iter().map(broadcast::chat_room),
+            );
+            socket.join(rooms);
             socket.extensions.insert(user);
             Ok::<(), AppError>(())
         }
     };
     let on_connect = move |socket: SocketRef| {
-        let state = state.clone();
-        async move {
-            let Some(user) = socket.extensions.get::<AuthUser>() else {
-                // Unreachable: the middleware stores the user before this runs.
-                let _ = socket.disconnect();
-                return;
-            };
+        if let Some(user) = socket.extensions.get::<AuthUser>() {
             let user_id = user.user.id;
-            socket.join(user_room(user_id));
-            // Follow every room the user participates in: live badges and notifications
-            // without opening each room.
-            match state.store.room_ids_of_user(user_id).await {
-                Ok(rooms) => socket.join(rooms.into_iter().map(broadcast::chat_room).collect::<Vec<_>>()),
-                Err(err) => tracing::warn!(user_id, error = %err, "could not load the user's rooms"),
-            }
+            handlers::register(&socket, state.clone(), user);
             state.metrics.sockets.inc();
             state.presence.connected(user_id);
             tracing::debug!(user_id, sid = %socket.id, "socket connected");
-            handlers::register(&socket, state.clone(), user.clone());
             let (metrics, presence) = (state.metrics.clone(), state.presence.clone());
             socket.on_disconnect(move || async move {
                 metrics.sockets.dec();
                 presence.disconnected(user_id);
             });
+        } else {
+            // Unreachable: the middleware stores the user before this runs.
+            let _ = socket.disconnect();
         }
+        std::future::ready(())
     };
     io.ns("/", on_connect.with(authenticate));
 }
