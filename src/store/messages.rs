@@ -119,6 +119,12 @@ macro_rules! select_message {
     };
 }
 
+/// A page of history before / after a seq: range scans on the `(room_id, seq)` index.
+const BEFORE: &str =
+    concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3");
+const AFTER: &str =
+    concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3");
+
 const BUMP_ROOM_CHANGE: &str =
     "UPDATE room SET last_change = last_change + 1 WHERE room_id = $1 RETURNING last_change";
 
@@ -224,10 +230,6 @@ impl Store {
         viewer: UserId,
         now: Millis,
     ) -> Result<(Vec<Message>, bool), sqlx::Error> {
-        const BEFORE: &str =
-            concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3");
-        const AFTER: &str =
-            concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3");
         const CHANGED: &str = concat!(
             select_message!(),
             " WHERE m.room_id = $1 AND m.seq <= $2 AND m.last_change > $3 ORDER BY m.seq ASC LIMIT $4"
@@ -608,4 +610,40 @@ fn build_messages(rows: Vec<MessageRow>, details: Details, now: Millis) -> Vec<M
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StorageArgs;
+    use crate::store::Backend;
+
+    /// History pages must be index range scans on `(room_id, seq)`: no table scan, no
+    /// sort, so a page costs the same however long the room's history is.
+    #[tokio::test]
+    async fn history_pages_use_the_room_seq_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.unwrap();
+        let Backend::Sqlite { reader, .. } = &store.backend else { unreachable!("embedded store is SQLite") };
+        for sql in [BEFORE, AFTER] {
+            let plan: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                    .bind(1)
+                    .bind(500)
+                    .bind(51)
+                    .fetch_all(reader)
+                    .await
+                    .unwrap();
+            let details: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
+            assert!(
+                details.iter().any(|d| d.starts_with("SEARCH m USING") && d.contains("(room_id=? AND seq")),
+                "{details:?}"
+            );
+            assert!(
+                details.iter().all(|d| !d.starts_with("SCAN") && !d.contains("TEMP B-TREE")),
+                "{details:?}"
+            );
+        }
+        store.close().await;
+    }
 }

@@ -49,7 +49,6 @@ describe('bad input (scenario 11)', () => {
   test('unknown room or message -> not_found on every event', async () => {
     await withSocket(async (s) => {
       await expectCode(s, 'join_chat_room', { room_id: MISSING }, 'not_found');
-      await expectCode(s, 'leave_chat_room', { room_id: MISSING }, 'not_found');
       await expectCode(s, 'send_chat_message', { room_id: MISSING, content: 'hello?' }, 'not_found');
       await expectCode(s, 'edit_chat_message', { message_id: MISSING, content: 'x' }, 'not_found');
       await expectCode(s, 'delete_chat_message', { message_id: MISSING }, 'not_found');
@@ -61,6 +60,12 @@ describe('bad input (scenario 11)', () => {
     });
     await fx.restError(alice, 'GET', `/api/chat/rooms/${MISSING}/messages`, undefined, 404, 'not_found');
     await fx.restError(alice, 'POST', `/api/chat/rooms/${MISSING}/messages`, { content: 'x' }, 404, 'not_found');
+  });
+
+  test('leave_chat_room on an unknown room -> not_found', async () => {
+    await withSocket(async (s) => {
+      await expectCode(s, 'leave_chat_room', { room_id: MISSING }, 'not_found');
+    });
   });
 
   test('empty, blank and over-long content -> invalid_content; 4000 characters is fine', async () => {
