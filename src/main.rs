@@ -44,6 +44,10 @@ async fn main() -> ExitCode {
     let result: Result<(), eventsync_chat::error::BoxError> = match cli.command {
         Command::Serve(args) => {
             init_logging(args.log_format);
+            // Every socket is a file descriptor: use all the process may have.
+            if let Err(err) = rlimit::increase_nofile_limit(u64::MAX) {
+                tracing::warn!(error = %err, "could not raise the open-file limit");
+            }
             async {
                 let listener = tokio::net::TcpListener::bind(args.listen).await?;
                 // Scripts and tests read the bound address (port 0 picks one) from stdout.

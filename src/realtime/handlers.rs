@@ -12,7 +12,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
 use socketioxide::handler::FromMessageParts;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 use crate::auth::AuthUser;
@@ -67,11 +67,18 @@ struct Job {
 #[derive(Clone)]
 struct Queue(mpsc::Sender<Job>);
 
-/// Gives the socket its queue and worker, and registers the event handlers.
-pub fn register(socket: &SocketRef, state: AppState, user: AuthUser) {
+/// The receiving half, parked in the extensions until the worker starts.
+#[derive(Clone)]
+struct PendingWorker(Arc<Mutex<Option<mpsc::Receiver<Job>>>>);
+
+/// Gives the socket its queue and registers the event handlers. Called from the
+/// connect middleware: socketioxide tells the client it is connected before the connect
+/// handler runs, so handlers registered any later could miss the client's first events.
+/// Events that arrive before [`start`] wait in the queue.
+pub fn prepare(socket: &SocketRef) {
     let (tx, rx) = mpsc::channel::<Job>(QUEUE_CAPACITY);
     socket.extensions.insert(Queue(tx));
-    tokio::spawn(work(rx, socket.clone(), state, user));
+    socket.extensions.insert(PendingWorker(Arc::new(Mutex::new(Some(rx)))));
     for event in EVENTS {
         socket.on(
             event,
@@ -93,10 +100,25 @@ pub fn register(socket: &SocketRef, state: AppState, user: AuthUser) {
             },
         );
     }
-    // Dropping the queue's sender lets the worker finish what is queued, then stop.
-    socket.on_disconnect(|socket: SocketRef| async move {
-        socket.extensions.remove::<Queue>();
-    });
+}
+
+/// Starts the socket's worker (from the connect handler, once the socket is connected).
+pub fn start(socket: &SocketRef, state: AppState, user: AuthUser) {
+    let receiver = socket
+        .extensions
+        .get::<PendingWorker>()
+        .and_then(|PendingWorker(slot)| slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take());
+    socket.extensions.remove::<PendingWorker>();
+    if let Some(rx) = receiver {
+        tokio::spawn(work(rx, socket.clone(), state, user));
+    }
+}
+
+/// Stops accepting events; the worker finishes what is queued, then ends and releases
+/// the socket. Called from the one disconnect handler.
+pub fn stop(socket: &SocketRef) {
+    socket.extensions.remove::<Queue>();
+    socket.extensions.remove::<PendingWorker>();
 }
 
 async fn work(mut rx: mpsc::Receiver<Job>, socket: SocketRef, state: AppState, user: AuthUser) {
@@ -104,6 +126,7 @@ async fn work(mut rx: mpsc::Receiver<Job>, socket: SocketRef, state: AppState, u
         let result = dispatch(&state, &socket, &user, job.event, job.data.clone()).await;
         answer(&socket, job, result);
     }
+    tracing::debug!(sid = %socket.id, "socket worker stopped");
 }
 
 /// Acks `{ok: true, …}` / `{ok: false, error}`; without an ack callback, errors go out

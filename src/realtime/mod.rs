@@ -49,9 +49,10 @@ struct HandshakeAuth {
 
 /// Registers the default namespace with handshake authentication.
 ///
-/// The middleware authenticates and subscribes the socket to its user's rooms before
-/// the client hears that it is connected; the connect handler then registers the event
-/// handlers before returning, so no event or broadcast can slip past either step.
+/// The middleware authenticates, subscribes the socket to its user's rooms and registers
+/// the event handlers before the client hears that it is connected, so neither a
+/// broadcast nor the client's first event can slip past; the connect handler then starts
+/// the socket's worker.
 pub fn attach(io: &SocketIo, state: AppState) {
     let auth_state = state.clone();
     let authenticate = move |socket: SocketRef, TryData(auth): TryData<HandshakeAuth>| {
@@ -66,18 +67,21 @@ pub fn attach(io: &SocketIo, state: AppState) {
             );
             socket.join(rooms);
             socket.extensions.insert(user);
+            handlers::prepare(&socket);
             Ok::<(), AppError>(())
         }
     };
     let on_connect = move |socket: SocketRef| {
         if let Some(user) = socket.extensions.get::<AuthUser>() {
             let user_id = user.user.id;
-            handlers::register(&socket, state.clone(), user);
+            handlers::start(&socket, state.clone(), user);
             state.metrics.sockets.inc();
             state.presence.connected(user_id);
             tracing::debug!(user_id, sid = %socket.id, "socket connected");
             let (metrics, presence) = (state.metrics.clone(), state.presence.clone());
-            socket.on_disconnect(move || async move {
+            // socketioxide keeps one disconnect handler per socket: everything goes here.
+            socket.on_disconnect(move |socket: SocketRef| async move {
+                handlers::stop(&socket);
                 metrics.sockets.dec();
                 presence.disconnected(user_id);
             });

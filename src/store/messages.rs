@@ -203,6 +203,49 @@ impl Store {
         })
     }
 
+    /// Appends plain text messages in one transaction (seeding benchmarks, imports):
+    /// no mentions, no broadcast. Returns the ids of the first and last message.
+    pub async fn bulk_insert_messages(
+        &self,
+        room_id: RoomId,
+        sender: UserId,
+        contents: &[String],
+        now: Millis,
+    ) -> Result<Option<(MessageId, MessageId)>, sqlx::Error> {
+        const RESERVE: &str = "UPDATE room SET last_seq = last_seq + $2, last_change = last_change + $2, \
+            last_activity_at = $3 WHERE room_id = $1 RETURNING last_seq, last_change";
+        const INSERT: &str = "INSERT INTO message (room_id, seq, sender_id, message_type, content, created_at, \
+            created_change, last_change) VALUES ($1, $2, $3, 'text', $4, $5, $6, $6) RETURNING message_id";
+        if contents.is_empty() {
+            return Ok(None);
+        }
+        let count = contents.len() as i64;
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            let (last_seq, last_change): (i64, i64) =
+                sqlx::query_as(RESERVE).bind(room_id).bind(count).bind(now).fetch_one(&mut *tx).await?;
+            let (first_seq, first_change) = (last_seq - count + 1, last_change - count + 1);
+            let mut ids = (0, 0);
+            for (i, content) in contents.iter().enumerate() {
+                let (id,): (i64,) = sqlx::query_as(INSERT)
+                    .bind(room_id)
+                    .bind(first_seq + i as i64)
+                    .bind(sender)
+                    .bind(content)
+                    .bind(now)
+                    .bind(first_change + i as i64)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if i == 0 {
+                    ids.0 = id;
+                }
+                ids.1 = id;
+            }
+            tx.commit().await?;
+            Ok(Some(ids))
+        })
+    }
+
     pub async fn message_facts(&self, message_id: MessageId) -> Result<Option<MessageFacts>, sqlx::Error> {
         const SQL: &str = "SELECT message_id, room_id, seq, sender_id, message_type, content, created_at, \
             deleted_at, created_change FROM message WHERE message_id = $1";

@@ -49,29 +49,13 @@ export function chatFixture() {
     },
 
     /**
-     * Open a tracked socket for `u` (disconnected after the test).
-     *
-     * Unless `probe: false`, waits until the server answers a harmless invalid
-     * event (mark_read {} -> invalid_body) before handing the socket out: the
-     * server sometimes drops the first event sent right after `connect` (see
-     * the dedicated test in rooms.test.mjs), and the other tests should not
-     * fail for that one reason.
+     * Open a tracked socket for `u` (disconnected after the test). Events may be
+     * emitted at once: the server handles the first event after `connect` (see the
+     * dedicated test in rooms.test.mjs).
      */
-    async socket(u, { probe = true } = {}) {
+    async socket(u) {
       const { socket } = await connect(server.url, { auth: { token: u.token } });
       sockets.add(socket);
-      if (probe) {
-        let ready = false;
-        for (let attempt = 0; attempt < 5 && !ready; attempt += 1) {
-          try {
-            await emitAck(socket, 'mark_read', {}, 1000);
-            ready = true;
-          } catch {
-            // No ack: the probe was dropped; try again.
-          }
-        }
-        assert.ok(ready, 'socket never answered the readiness probe');
-      }
       return socket;
     },
 
