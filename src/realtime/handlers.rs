@@ -2,8 +2,13 @@
 //!
 //! socketioxide runs every event handler as its own task, so two events from one socket
 //! could otherwise reach the database in either order. Each socket therefore has a
-//! queue: the handler closure (called in packet order) only enqueues, and one worker
-//! per socket processes the queue in order. A client flooding its queue is told so.
+//! queue: the handler closure (called in packet order) only enqueues, and a drain task,
+//! started when work arrives and ending when the queue is empty, processes it in order.
+//! An idle socket holds no task and no buffer. A client flooding its queue is told so.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -11,9 +16,6 @@ use serde_json::{Map, Value, json};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
 use socketioxide::handler::FromMessageParts;
-use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
 
 use crate::auth::AuthUser;
 use crate::chat::{messages, rooms};
@@ -63,22 +65,36 @@ struct Job {
     wants_ack: bool,
 }
 
-/// The sending half of a socket's queue, kept in the socket's extensions.
-#[derive(Clone)]
-struct Queue(mpsc::Sender<Job>);
+#[derive(Default)]
+struct Pending {
+    jobs: VecDeque<Job>,
+    /// Whether a drain task is running; only ever changed under the same lock as `jobs`.
+    draining: bool,
+}
 
-/// The receiving half, parked in the extensions until the worker starts.
-#[derive(Clone)]
-struct PendingWorker(Arc<Mutex<Option<mpsc::Receiver<Job>>>>);
+/// One socket's queue and what its drain task needs.
+struct SocketQueue {
+    pending: Mutex<Pending>,
+    state: AppState,
+    user: AuthUser,
+}
 
-/// Gives the socket its queue and registers the event handlers. Called from the
-/// connect middleware: socketioxide tells the client it is connected before the connect
-/// handler runs, so handlers registered any later could miss the client's first events.
-/// Events that arrive before [`start`] wait in the queue.
-pub fn prepare(socket: &SocketRef) {
-    let (tx, rx) = mpsc::channel::<Job>(QUEUE_CAPACITY);
-    socket.extensions.insert(Queue(tx));
-    socket.extensions.insert(PendingWorker(Arc::new(Mutex::new(Some(rx)))));
+impl SocketQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Kept in the socket's extensions.
+#[derive(Clone)]
+struct Queue(Arc<SocketQueue>);
+
+/// Gives the socket its queue and registers the event handlers. Called from the connect
+/// middleware: socketioxide tells the client it is connected before the connect handler
+/// runs, so handlers registered any later could miss the client's first events.
+pub fn register(socket: &SocketRef, state: AppState, user: AuthUser) {
+    let queue = SocketQueue { pending: Mutex::new(Pending::default()), state, user };
+    socket.extensions.insert(Queue(Arc::new(queue)));
     for event in EVENTS {
         socket.on(
             event,
@@ -86,47 +102,49 @@ pub fn prepare(socket: &SocketRef) {
                   WantsAck(wants_ack): WantsAck,
                   ack: AckSender,
                   TryData(data): TryData<Value>| {
-                let job = Job { event, data: data.ok(), ack, wants_ack };
-                match socket.extensions.get::<Queue>() {
-                    Some(Queue(queue)) => {
-                        if let Err(mpsc::error::TrySendError::Full(job)) = queue.try_send(job) {
-                            let err = AppError::RateLimited { retry_after_secs: 1 };
-                            answer(&socket, job, Err(err));
-                        }
-                    }
-                    None => answer(&socket, job, Err(AppError::internal("socket is closing"))),
-                }
+                enqueue(&socket, Job { event, data: data.ok(), ack, wants_ack });
                 std::future::ready(())
             },
         );
     }
 }
 
-/// Starts the socket's worker (from the connect handler, once the socket is connected).
-pub fn start(socket: &SocketRef, state: AppState, user: AuthUser) {
-    let receiver = socket
-        .extensions
-        .get::<PendingWorker>()
-        .and_then(|PendingWorker(slot)| slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take());
-    socket.extensions.remove::<PendingWorker>();
-    if let Some(rx) = receiver {
-        tokio::spawn(work(rx, socket.clone(), state, user));
+fn enqueue(socket: &SocketRef, job: Job) {
+    let Some(Queue(queue)) = socket.extensions.get::<Queue>() else {
+        return answer(socket, job, Err(AppError::internal("socket has no queue")));
+    };
+    let start_draining = {
+        let mut pending = queue.lock();
+        if pending.jobs.len() >= QUEUE_CAPACITY {
+            drop(pending);
+            return answer(socket, job, Err(AppError::RateLimited { retry_after_secs: 1 }));
+        }
+        pending.jobs.push_back(job);
+        !std::mem::replace(&mut pending.draining, true)
+    };
+    if start_draining {
+        tokio::spawn(drain(socket.clone(), queue));
     }
 }
 
-/// Stops accepting events; the worker finishes what is queued, then ends and releases
-/// the socket. Called from the one disconnect handler.
-pub fn stop(socket: &SocketRef) {
-    socket.extensions.remove::<Queue>();
-    socket.extensions.remove::<PendingWorker>();
-}
-
-async fn work(mut rx: mpsc::Receiver<Job>, socket: SocketRef, state: AppState, user: AuthUser) {
-    while let Some(job) = rx.recv().await {
-        let result = dispatch(&state, &socket, &user, job.event, job.data.clone()).await;
+/// Processes the socket's queue in order until it is empty.
+async fn drain(socket: SocketRef, queue: Arc<SocketQueue>) {
+    loop {
+        let job = {
+            let mut pending = queue.lock();
+            match pending.jobs.pop_front() {
+                Some(job) => job,
+                None => {
+                    pending.draining = false;
+                    return;
+                }
+            }
+        };
+        // Boxed: the dispatch state machine is large and lives only while an event runs.
+        let result =
+            Box::pin(dispatch(&queue.state, &socket, &queue.user, job.event, job.data.clone())).await;
         answer(&socket, job, result);
     }
-    tracing::debug!(sid = %socket.id, "socket worker stopped");
 }
 
 /// Acks `{ok: true, …}` / `{ok: false, error}`; without an ack callback, errors go out

@@ -51,8 +51,7 @@ struct HandshakeAuth {
 ///
 /// The middleware authenticates, subscribes the socket to its user's rooms and registers
 /// the event handlers before the client hears that it is connected, so neither a
-/// broadcast nor the client's first event can slip past; the connect handler then starts
-/// the socket's worker.
+/// broadcast nor the client's first event can slip past.
 pub fn attach(io: &SocketIo, state: AppState) {
     let auth_state = state.clone();
     let authenticate = move |socket: SocketRef, TryData(auth): TryData<HandshakeAuth>| {
@@ -66,22 +65,20 @@ pub fn attach(io: &SocketIo, state: AppState) {
                 state.store.room_ids_of_user(user.user.id).await?.into_iter().map(broadcast::chat_room),
             );
             socket.join(rooms);
-            socket.extensions.insert(user);
-            handlers::prepare(&socket);
+            socket.extensions.insert(user.clone());
+            handlers::register(&socket, state, user);
             Ok::<(), AppError>(())
         }
     };
     let on_connect = move |socket: SocketRef| {
         if let Some(user) = socket.extensions.get::<AuthUser>() {
             let user_id = user.user.id;
-            handlers::start(&socket, state.clone(), user);
             state.metrics.sockets.inc();
             state.presence.connected(user_id);
             tracing::debug!(user_id, sid = %socket.id, "socket connected");
             let (metrics, presence) = (state.metrics.clone(), state.presence.clone());
             // socketioxide keeps one disconnect handler per socket: everything goes here.
-            socket.on_disconnect(move |socket: SocketRef| async move {
-                handlers::stop(&socket);
+            socket.on_disconnect(move || async move {
                 metrics.sockets.dec();
                 presence.disconnected(user_id);
             });
