@@ -58,7 +58,9 @@ pub async fn run(
     let (socket_layer, io) = realtime::layer();
     let state = AppState::new(store.clone(), clock, config.limits, io.clone());
     realtime::attach(&io, state.clone());
-    let app = http::router(state.clone()).layer(socket_layer);
+    let app = http::router(state.clone())
+        .layer(socket_layer)
+        .layer(axum::middleware::map_request(realtime::detach_request_buffers));
 
     let sweeper = tokio::spawn(sweep_expired_sessions(state.clone()));
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();

@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 /// mimalloc hands freed memory back to the system: with glibc's per-thread arenas, the
 /// 19 MiB each Argon2 hash borrows stayed resident after every login wave.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

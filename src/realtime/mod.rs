@@ -36,6 +36,27 @@ pub fn layer() -> (SocketIoLayer, SocketIo) {
         .build_layer()
 }
 
+/// Gives a Socket.IO request its own copies of its URI and headers.
+///
+/// hyper parses them as zero-copy slices of the connection's read buffer, and
+/// socketioxide keeps each socket's request parts for the life of the socket: a few
+/// hundred bytes of headers would keep the whole (16 KiB) buffer alive per connection.
+pub async fn detach_request_buffers(mut request: axum::extract::Request) -> axum::extract::Request {
+    if request.uri().path().starts_with("/socket.io/") {
+        let mut headers = axum::http::HeaderMap::with_capacity(request.headers().len());
+        for (name, value) in request.headers() {
+            if let Ok(owned) = axum::http::HeaderValue::from_bytes(value.as_bytes()) {
+                headers.append(name.clone(), owned);
+            }
+        }
+        *request.headers_mut() = headers;
+        if let Ok(uri) = axum::http::Uri::try_from(request.uri().to_string()) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
 /// Socket.IO room for all sockets of one user.
 pub fn user_room(user_id: i64) -> String {
     format!("user:{user_id}")
