@@ -199,6 +199,9 @@ struct ClientPlan {
     token: String,
     /// Interval between sends, for senders.
     send_every: Option<Duration>,
+    /// Delay of this sender's first send, spreading senders evenly over one interval
+    /// (phase-locked senders would offer bursts rather than the stated rate).
+    send_offset: Duration,
     max_inflight: u64,
 }
 
@@ -209,8 +212,10 @@ async fn run_client(
     start: Instant,
 ) -> ClientStats {
     let mut stats = ClientStats { room: plan.room, latency: Some(histogram()), ..Default::default() };
-    let mut ticker = tokio::time::interval(plan.send_every.unwrap_or(Duration::from_secs(3600)));
+    let every = plan.send_every.unwrap_or(Duration::from_secs(3600));
+    let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut started_sending = false;
     let mut next_id: u64 = 0;
     let mut inflight: u64 = 0;
     let latency = stats.latency.as_mut().expect("histogram");
@@ -218,6 +223,11 @@ async fn run_client(
         let current = *phase.borrow();
         if current == Phase::Done {
             break;
+        }
+        if current == Phase::Sending && !started_sending {
+            started_sending = true;
+            ticker = tokio::time::interval_at(tokio::time::Instant::now() + plan.send_offset, every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         }
         tokio::select! {
             frame = ws.next() => {
@@ -291,14 +301,17 @@ async fn run(args: RunArgs) -> Result<Value, BoxError> {
     for task in tasks {
         tokens.push(task.await??);
     }
+    // Rooms belong to an account with no sockets: an owner follows every room it made,
+    // which would skew the per-room delivery accounting.
+    let owner = api.account(&format!("{prefix}_owner")).await?;
     let mut room_ids = Vec::with_capacity(rooms);
     for r in 0..rooms {
         let body = json!({"name": format!("{prefix} room {r}"), "type": "general"});
-        let (_, room) = api.post("/api/chat/rooms", Some(&tokens[0]), body).await?;
+        let (_, room) = api.post("/api/chat/rooms", Some(&owner), body).await?;
         room_ids.push(room["id"].as_i64().ok_or_else(|| format!("room not created: {room}"))?);
     }
     let mut joins = Vec::new();
-    for (u, token) in tokens.iter().enumerate().skip(1) {
+    for (u, token) in tokens.iter().enumerate() {
         let (api, limit, token, room_id) = (api.clone(), limit.clone(), token.clone(), room_ids[u % rooms]);
         joins.push(tokio::spawn(async move {
             let _permit = limit.acquire().await;
@@ -333,6 +346,7 @@ async fn run(args: RunArgs) -> Result<Value, BoxError> {
             room_id: room_ids[room],
             token: tokens[user].clone(),
             send_every: if sends { sender_every } else { None },
+            send_offset: sender_every.map_or(Duration::ZERO, |every| every.mul_f64(c as f64 / args.senders.max(1) as f64)),
             max_inflight: args.max_inflight,
         };
         let source = (args.source_ips > 1)
