@@ -346,7 +346,8 @@ async fn run(args: RunArgs) -> Result<Value, BoxError> {
             room_id: room_ids[room],
             token: tokens[user].clone(),
             send_every: if sends { sender_every } else { None },
-            send_offset: sender_every.map_or(Duration::ZERO, |every| every.mul_f64(c as f64 / args.senders.max(1) as f64)),
+            send_offset: sender_every
+                .map_or(Duration::ZERO, |every| every.mul_f64(c as f64 / args.senders.max(1) as f64)),
             max_inflight: args.max_inflight,
         };
         let source = (args.source_ips > 1)

@@ -24,8 +24,11 @@ pub struct RoomAccess {
 impl RoomAccess {
     /// Loads the room; 404 if it does not exist or the caller may not know it does.
     pub async fn load(state: &AppState, caller: &AuthUser, room_id: RoomId) -> AppResult<RoomAccess> {
-        let room = state.store.room(room_id).await?.ok_or(AppError::NotFound("room"))?;
-        let membership = state.store.membership(room_id, caller.user.id).await?;
+        let (room, membership) = state
+            .store
+            .room_with_membership(room_id, caller.user.id)
+            .await?
+            .ok_or(AppError::NotFound("room"))?;
         let access = RoomAccess { room, membership, is_admin: caller.user.role == Role::Admin };
         if access.visible() { Ok(access) } else { Err(AppError::NotFound("room")) }
     }

@@ -73,6 +73,18 @@ pub struct RoomListRow {
     pub last_message_id: Option<i64>,
 }
 
+#[derive(Debug, FromRow)]
+struct RoomAndMembership {
+    #[sqlx(flatten)]
+    room: RoomRow,
+    role: Option<String>,
+    muted_until: Option<i64>,
+    last_read_seq: Option<i64>,
+    last_read_message_id: Option<i64>,
+    notifications: Option<String>,
+    sound: Option<bool>,
+}
+
 /// The caller's own participation in a room.
 #[derive(Debug, Clone, FromRow)]
 pub struct Membership {
@@ -246,6 +258,37 @@ impl Store {
             sqlx::query_as::<_, (i64, i64)>(SQL).bind(room_id).bind(user_id).fetch_optional(pool).await
         })
         .map(|counts| counts.unwrap_or((0, 0)))
+    }
+
+    /// A room and, if they participate, `user_id`'s membership, in one round trip.
+    pub async fn room_with_membership(
+        &self,
+        room_id: RoomId,
+        user_id: UserId,
+    ) -> Result<Option<(RoomRow, Option<Membership>)>, sqlx::Error> {
+        const SQL: &str = "SELECT r.room_id, r.room_type, r.name, r.description, r.is_public, r.allow_files, \
+            r.allow_voice, r.moderation_enabled, r.event_id, r.direct_key, r.created_by, r.created_at, \
+            (SELECT COUNT(*) FROM participant pc WHERE pc.room_id = r.room_id) AS participant_count, \
+            p.role, p.muted_until, p.last_read_seq, p.last_read_message_id, p.notifications, p.sound \
+            FROM room r LEFT JOIN participant p ON p.room_id = r.room_id AND p.user_id = $2 \
+            WHERE r.room_id = $1";
+        let row: Option<RoomAndMembership> = with_pool!(self, reader, |pool| {
+            sqlx::query_as(SQL).bind(room_id).bind(user_id).fetch_optional(pool).await
+        })?;
+        Ok(row.map(|row| {
+            let membership = match (row.role, row.last_read_seq, row.notifications, row.sound) {
+                (Some(role), Some(last_read_seq), Some(notifications), Some(sound)) => Some(Membership {
+                    role,
+                    muted_until: row.muted_until,
+                    last_read_seq,
+                    last_read_message_id: row.last_read_message_id,
+                    notifications,
+                    sound,
+                }),
+                _ => None,
+            };
+            (row.room, membership)
+        }))
     }
 
     pub async fn membership(
