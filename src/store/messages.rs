@@ -69,6 +69,7 @@ struct MessageRow {
     sender_username: Option<String>,
     sender_display_name: Option<String>,
     sender_role: Option<String>,
+    reaction_count: i64,
 }
 
 #[derive(Debug, FromRow)]
@@ -114,7 +115,7 @@ macro_rules! select_message {
     () => {
         "SELECT m.message_id, m.room_id, m.seq, m.message_type, m.content, m.reply_to, m.client_id, \
          m.created_at, m.edited_at, m.deleted_at, m.sender_id, u.username AS sender_username, \
-         u.display_name AS sender_display_name, u.role AS sender_role \
+         u.display_name AS sender_display_name, u.role AS sender_role, m.reaction_count \
          FROM message m LEFT JOIN app_user u ON u.user_id = m.sender_id"
     };
 }
@@ -363,16 +364,27 @@ impl Store {
         const VOTES: &str = "SELECT x.message_id, x.option_index FROM poll_vote x \
             JOIN message m ON m.message_id = x.message_id \
             WHERE m.room_id = $1 AND m.seq BETWEEN $2 AND $3 AND x.user_id = $4 ORDER BY x.option_index";
+        // Each statement is a round trip to the connection's thread: skip the ones the rows
+        // show to be empty (mentions need an `@` in the text; reactions are counted).
+        let has_mentions = rows.iter().any(|r| r.content.as_deref().is_some_and(|c| c.contains('@')));
+        let has_reactions = rows.iter().any(|r| r.reaction_count > 0);
         let details: Details = with_pool!(self, reader, |pool| {
-            let mentions =
-                sqlx::query_as(MENTIONS).bind(room_id).bind(low).bind(high).fetch_all(pool).await?;
-            let reactions = sqlx::query_as(REACTIONS)
-                .bind(room_id)
-                .bind(low)
-                .bind(high)
-                .bind(viewer)
-                .fetch_all(pool)
-                .await?;
+            let mentions = if has_mentions {
+                sqlx::query_as(MENTIONS).bind(room_id).bind(low).bind(high).fetch_all(pool).await?
+            } else {
+                Vec::new()
+            };
+            let reactions = if has_reactions {
+                sqlx::query_as(REACTIONS)
+                    .bind(room_id)
+                    .bind(low)
+                    .bind(high)
+                    .bind(viewer)
+                    .fetch_all(pool)
+                    .await?
+            } else {
+                Vec::new()
+            };
             let has_polls = rows.iter().any(|r| r.message_type == MessageType::Poll.as_str());
             let (polls, options, votes) = if has_polls {
                 (
@@ -448,8 +460,8 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         const VERSION: &str = "INSERT INTO message_version (message_id, version, content, replaced_at, replaced_by, reason) \
             SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 FROM message_version WHERE message_id = $1";
-        const UPDATE: &str = "UPDATE message SET content = NULL, deleted_at = $2, deleted_by = $3, last_change = $4 \
-            WHERE message_id = $1 AND deleted_at IS NULL";
+        const UPDATE: &str = "UPDATE message SET content = NULL, deleted_at = $2, deleted_by = $3, last_change = $4, \
+            reaction_count = 0 WHERE message_id = $1 AND deleted_at IS NULL";
         const CLEAR_REACTIONS: &str = "DELETE FROM reaction WHERE message_id = $1";
         let previous = facts.content.clone().unwrap_or_default();
         with_pool!(self, writer, |pool| {
@@ -499,7 +511,8 @@ impl Store {
         const ADD: &str = "INSERT INTO reaction (message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, $4) \
             ON CONFLICT (message_id, user_id, emoji) DO NOTHING";
         const REMOVE: &str = "DELETE FROM reaction WHERE message_id = $1 AND user_id = $2 AND emoji = $3";
-        const TOUCH: &str = "UPDATE message SET last_change = $2 WHERE message_id = $1";
+        const TOUCH: &str =
+            "UPDATE message SET last_change = $2, reaction_count = reaction_count + $3 WHERE message_id = $1";
         with_pool!(self, writer, |pool| {
             let mut tx = pool.begin().await?;
             let done = if add {
@@ -517,7 +530,8 @@ impl Store {
             if changed {
                 let (change,): (i64,) =
                     sqlx::query_as(BUMP_ROOM_CHANGE).bind(facts.room_id).fetch_one(&mut *tx).await?;
-                sqlx::query(TOUCH).bind(facts.message_id).bind(change).execute(&mut *tx).await?;
+                let delta: i64 = if add { 1 } else { -1 };
+                sqlx::query(TOUCH).bind(facts.message_id).bind(change).bind(delta).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(changed)
