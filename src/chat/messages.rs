@@ -194,16 +194,21 @@ pub async fn history(
         (Some(_), Some(_)) => {
             return Err(AppError::validation("invalid_cursor", "give either before or after, not both"));
         }
-        (Some(before), None) => {
-            PageQuery::Before { before_seq: cursor_seq(state, room_id, before, "before").await?.seq, limit }
-        }
-        (None, Some(after)) => {
-            PageQuery::After { after_seq: cursor_seq(state, room_id, after, "after").await?.seq, limit }
-        }
+        (Some(before_id), None) => PageQuery::BeforeId { before_id, limit },
+        (None, Some(after_id)) => PageQuery::AfterId { after_id, limit },
         (None, None) => PageQuery::Before { before_seq: i64::MAX, limit },
     };
     let (messages, has_more) =
         state.store.messages(room_id, page, caller.user.id, state.clock.now_ms()).await?;
+    // The cursor is resolved inside the page query; only an empty page needs to know
+    // whether it named a message of this room at all.
+    if messages.is_empty() {
+        match (query.before, query.after) {
+            (Some(before), _) => drop(cursor_seq(state, room_id, before, "before").await?),
+            (_, Some(after)) => drop(cursor_seq(state, room_id, after, "after").await?),
+            _ => {}
+        }
+    }
     Ok(MessagePage { messages, has_more })
 }
 

@@ -21,6 +21,10 @@ pub enum PageQuery {
     Before { before_seq: i64, limit: i64 },
     /// The oldest `limit` messages with `seq > after`.
     After { after_seq: i64, limit: i64 },
+    /// As `Before`, from the message `before_id` of this room (an unknown id gives nothing).
+    BeforeId { before_id: MessageId, limit: i64 },
+    /// As `After`, from the message `after_id` of this room (an unknown id gives nothing).
+    AfterId { after_id: MessageId, limit: i64 },
     /// Messages up to `up_to_seq` changed after `since_change` (catch-up after reconnect).
     ChangedSince { up_to_seq: i64, since_change: i64, limit: i64 },
 }
@@ -125,6 +129,17 @@ const BEFORE: &str =
     concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3");
 const AFTER: &str =
     concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3");
+/// The same with the cursor given as a message id, resolved in the same statement.
+const BEFORE_ID: &str = concat!(
+    select_message!(),
+    " WHERE m.room_id = $1 AND m.seq < (SELECT c.seq FROM message c WHERE c.message_id = $2 AND c.room_id = $1) \
+     ORDER BY m.seq DESC LIMIT $3"
+);
+const AFTER_ID: &str = concat!(
+    select_message!(),
+    " WHERE m.room_id = $1 AND m.seq > (SELECT c.seq FROM message c WHERE c.message_id = $2 AND c.room_id = $1) \
+     ORDER BY m.seq ASC LIMIT $3"
+);
 
 const BUMP_ROOM_CHANGE: &str =
     "UPDATE room SET last_change = last_change + 1 WHERE room_id = $1 RETURNING last_change";
@@ -296,6 +311,28 @@ impl Store {
                 })?,
                 limit,
             ),
+            PageQuery::BeforeId { before_id, limit } => (
+                with_pool!(self, reader, |pool| {
+                    sqlx::query_as(BEFORE_ID)
+                        .bind(room_id)
+                        .bind(before_id)
+                        .bind(limit + 1)
+                        .fetch_all(pool)
+                        .await
+                })?,
+                limit,
+            ),
+            PageQuery::AfterId { after_id, limit } => (
+                with_pool!(self, reader, |pool| {
+                    sqlx::query_as(AFTER_ID)
+                        .bind(room_id)
+                        .bind(after_id)
+                        .bind(limit + 1)
+                        .fetch_all(pool)
+                        .await
+                })?,
+                limit,
+            ),
             PageQuery::ChangedSince { up_to_seq, since_change, limit } => (
                 with_pool!(self, reader, |pool| {
                     sqlx::query_as(CHANGED)
@@ -311,7 +348,7 @@ impl Store {
         };
         let has_more = rows.len() as i64 > limit;
         rows.truncate(limit.max(0) as usize);
-        if matches!(query, PageQuery::Before { .. }) {
+        if matches!(query, PageQuery::Before { .. } | PageQuery::BeforeId { .. }) {
             rows.reverse();
         }
         Ok((self.assemble(rows, viewer, now).await?, has_more))
@@ -682,7 +719,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.unwrap();
         let Backend::Sqlite { reader, .. } = &store.backend else { unreachable!("embedded store is SQLite") };
-        for sql in [BEFORE, AFTER] {
+        for sql in [BEFORE, AFTER, BEFORE_ID, AFTER_ID] {
             let plan: Vec<(i64, i64, i64, String)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
                     .bind(1)
