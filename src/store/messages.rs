@@ -141,6 +141,11 @@ const AFTER_ID: &str = concat!(
      ORDER BY m.seq ASC LIMIT $3"
 );
 
+/// Keeps a message's previous text (audit trail) as its next version.
+const SAVE_VERSION: &str = "INSERT INTO message_version \
+    (message_id, version, content, replaced_at, replaced_by, reason) \
+    SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 FROM message_version WHERE message_id = $1";
+
 const BUMP_ROOM_CHANGE: &str =
     "UPDATE room SET last_change = last_change + 1 WHERE room_id = $1 RETURNING last_change";
 
@@ -452,8 +457,6 @@ impl Store {
         mentions: &[UserId],
         now: Millis,
     ) -> Result<(), sqlx::Error> {
-        const VERSION: &str = "INSERT INTO message_version (message_id, version, content, replaced_at, replaced_by, reason) \
-            SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 FROM message_version WHERE message_id = $1";
         const UPDATE: &str =
             "UPDATE message SET content = $2, edited_at = $3, last_change = $4 WHERE message_id = $1";
         const CLEAR_MENTIONS: &str = "DELETE FROM message_mention WHERE message_id = $1";
@@ -461,7 +464,7 @@ impl Store {
         let previous = facts.content.clone().unwrap_or_default();
         with_pool!(self, writer, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query(VERSION)
+            sqlx::query(SAVE_VERSION)
                 .bind(facts.message_id)
                 .bind(&previous)
                 .bind(now)
@@ -495,15 +498,13 @@ impl Store {
         by: UserId,
         now: Millis,
     ) -> Result<(), sqlx::Error> {
-        const VERSION: &str = "INSERT INTO message_version (message_id, version, content, replaced_at, replaced_by, reason) \
-            SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 FROM message_version WHERE message_id = $1";
         const UPDATE: &str = "UPDATE message SET content = NULL, deleted_at = $2, deleted_by = $3, last_change = $4, \
             reaction_count = 0 WHERE message_id = $1 AND deleted_at IS NULL";
         const CLEAR_REACTIONS: &str = "DELETE FROM reaction WHERE message_id = $1";
         let previous = facts.content.clone().unwrap_or_default();
         with_pool!(self, writer, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query(VERSION)
+            sqlx::query(SAVE_VERSION)
                 .bind(facts.message_id)
                 .bind(&previous)
                 .bind(now)

@@ -145,12 +145,18 @@ pub struct NewRoom<'a> {
     pub now: Millis,
 }
 
+/// The columns of a [`RoomRow`], for a query over `room r`.
+macro_rules! room_columns {
+    () => {
+        "r.room_id, r.room_type, r.name, r.description, r.is_public, r.allow_files, r.allow_voice, \
+         r.moderation_enabled, r.event_id, r.direct_key, r.created_by, r.created_at, \
+         (SELECT COUNT(*) FROM participant pc WHERE pc.room_id = r.room_id) AS participant_count"
+    };
+}
+
 macro_rules! select_room {
     () => {
-        "SELECT r.room_id, r.room_type, r.name, r.description, r.is_public, r.allow_files, r.allow_voice, \
-         r.moderation_enabled, r.event_id, r.direct_key, r.created_by, r.created_at, \
-         (SELECT COUNT(*) FROM participant pc WHERE pc.room_id = r.room_id) AS participant_count \
-         FROM room r"
+        concat!("SELECT ", room_columns!(), " FROM room r")
     };
 }
 
@@ -227,9 +233,10 @@ impl Store {
 
     /// The caller's rooms, most recently active first, with unread and mention counts.
     pub async fn room_list(&self, user_id: UserId) -> Result<Vec<RoomListRow>, sqlx::Error> {
-        const SQL: &str = "SELECT r.room_id, r.room_type, r.name, r.description, r.is_public, r.allow_files, \
-            r.allow_voice, r.moderation_enabled, r.event_id, r.direct_key, r.created_by, r.created_at, \
-            (SELECT COUNT(*) FROM participant pc WHERE pc.room_id = r.room_id) AS participant_count, \
+        const SQL: &str = concat!(
+            "SELECT ",
+            room_columns!(),
+            ", \
             p.role AS my_role, \
             (SELECT COUNT(*) FROM message m WHERE m.room_id = r.room_id AND m.seq > p.last_read_seq \
                AND m.deleted_at IS NULL AND m.message_type <> 'system' \
@@ -240,7 +247,8 @@ impl Store {
             (SELECT m.message_id FROM message m WHERE m.room_id = r.room_id ORDER BY m.seq DESC LIMIT 1) \
                AS last_message_id \
             FROM participant p JOIN room r ON r.room_id = p.room_id \
-            WHERE p.user_id = $1 ORDER BY r.last_activity_at DESC, r.room_id DESC";
+            WHERE p.user_id = $1 ORDER BY r.last_activity_at DESC, r.room_id DESC"
+        );
         with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(user_id).fetch_all(pool).await)
     }
 
@@ -266,12 +274,13 @@ impl Store {
         room_id: RoomId,
         user_id: UserId,
     ) -> Result<Option<(RoomRow, Option<Membership>)>, sqlx::Error> {
-        const SQL: &str = "SELECT r.room_id, r.room_type, r.name, r.description, r.is_public, r.allow_files, \
-            r.allow_voice, r.moderation_enabled, r.event_id, r.direct_key, r.created_by, r.created_at, \
-            (SELECT COUNT(*) FROM participant pc WHERE pc.room_id = r.room_id) AS participant_count, \
-            p.role, p.muted_until, p.last_read_seq, p.last_read_message_id, p.notifications, p.sound \
+        const SQL: &str = concat!(
+            "SELECT ",
+            room_columns!(),
+            ", p.role, p.muted_until, p.last_read_seq, p.last_read_message_id, p.notifications, p.sound \
             FROM room r LEFT JOIN participant p ON p.room_id = r.room_id AND p.user_id = $2 \
-            WHERE r.room_id = $1";
+            WHERE r.room_id = $1"
+        );
         let row: Option<RoomAndMembership> = with_pool!(self, reader, |pool| {
             sqlx::query_as(SQL).bind(room_id).bind(user_id).fetch_optional(pool).await
         })?;
