@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use sqlx::FromRow;
 
-use super::{Store, with_pool};
+use super::{Backend, Store, with_pool};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::message::{Message, MessageId, MessageType, NewMessage, Poll, PollOption, ReactionCount};
 use crate::domain::room::RoomId;
@@ -57,7 +57,7 @@ pub enum InsertedMessage {
     Duplicate(MessageId),
 }
 
-#[derive(Debug, FromRow)]
+#[derive(Debug, FromRow, serde::Deserialize)]
 struct MessageRow {
     message_id: i64,
     room_id: i64,
@@ -124,22 +124,59 @@ macro_rules! select_message {
     };
 }
 
-/// A page of history before / after a seq: range scans on the `(room_id, seq)` index.
-const BEFORE: &str =
-    concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3");
-const AFTER: &str =
-    concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3");
-/// The same with the cursor given as a message id, resolved in the same statement.
-const BEFORE_ID: &str = concat!(
-    select_message!(),
-    " WHERE m.room_id = $1 AND m.seq < (SELECT c.seq FROM message c WHERE c.message_id = $2 AND c.room_id = $1) \
-     ORDER BY m.seq DESC LIMIT $3"
-);
-const AFTER_ID: &str = concat!(
-    select_message!(),
-    " WHERE m.room_id = $1 AND m.seq > (SELECT c.seq FROM message c WHERE c.message_id = $2 AND c.room_id = $1) \
-     ORDER BY m.seq ASC LIMIT $3"
-);
+/// A page of history before / after a seq, or before / after a message id (resolved in
+/// the same statement): range scans on the `(room_id, seq)` index.
+macro_rules! page_sql {
+    (before_seq) => {
+        concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3")
+    };
+    (after_seq) => {
+        concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3")
+    };
+    (before_id) => {
+        concat!(
+            select_message!(),
+            " WHERE m.room_id = $1 AND m.seq < (SELECT c.seq FROM message c WHERE c.message_id = $2 \
+             AND c.room_id = $1) ORDER BY m.seq DESC LIMIT $3"
+        )
+    };
+    (after_id) => {
+        concat!(
+            select_message!(),
+            " WHERE m.room_id = $1 AND m.seq > (SELECT c.seq FROM message c WHERE c.message_id = $2 \
+             AND c.room_id = $1) ORDER BY m.seq ASC LIMIT $3"
+        )
+    };
+    (changed_since) => {
+        concat!(
+            select_message!(),
+            " WHERE m.room_id = $1 AND m.seq <= $2 AND m.last_change > $3 ORDER BY m.seq ASC LIMIT $4"
+        )
+    };
+}
+
+/// The same page as one JSON array in one row. sqlx runs each SQLite connection on its
+/// own thread and hands rows over one at a time; a profile of history reads showed those
+/// hand-offs, not the queries, as the cost. PostgreSQL's driver has no such hand-off.
+macro_rules! page_json {
+    ($page:tt) => {
+        concat!(
+            "SELECT json_group_array(json_object('message_id', message_id, 'room_id', room_id, 'seq', seq, \
+             'message_type', message_type, 'content', content, 'reply_to', reply_to, 'client_id', client_id, \
+             'created_at', created_at, 'edited_at', edited_at, 'deleted_at', deleted_at, 'sender_id', sender_id, \
+             'sender_username', sender_username, 'sender_display_name', sender_display_name, \
+             'sender_role', sender_role, 'reaction_count', reaction_count)) FROM (",
+            page_sql!($page),
+            ")"
+        )
+    };
+}
+
+const BEFORE: &str = page_sql!(before_seq);
+const AFTER: &str = page_sql!(after_seq);
+const BEFORE_ID: &str = page_sql!(before_id);
+const AFTER_ID: &str = page_sql!(after_id);
+const CHANGED: &str = page_sql!(changed_since);
 
 /// Keeps a message's previous text (audit trail) as its next version.
 const SAVE_VERSION: &str = "INSERT INTO message_version \
@@ -294,69 +331,63 @@ impl Store {
         viewer: UserId,
         now: Millis,
     ) -> Result<(Vec<Message>, bool), sqlx::Error> {
-        const CHANGED: &str = concat!(
-            select_message!(),
-            " WHERE m.room_id = $1 AND m.seq <= $2 AND m.last_change > $3 ORDER BY m.seq ASC LIMIT $4"
-        );
-        let (mut rows, limit): (Vec<MessageRow>, i64) = match query {
+        let (mut rows, limit) = match query {
             PageQuery::Before { before_seq, limit } => (
-                with_pool!(self, reader, |pool| {
-                    sqlx::query_as(BEFORE)
-                        .bind(room_id)
-                        .bind(before_seq)
-                        .bind(limit + 1)
-                        .fetch_all(pool)
-                        .await
-                })?,
+                self.page_rows(BEFORE, page_json!(before_seq), &[room_id, before_seq, limit + 1]).await?,
                 limit,
             ),
-            PageQuery::After { after_seq, limit } => (
-                with_pool!(self, reader, |pool| {
-                    sqlx::query_as(AFTER).bind(room_id).bind(after_seq).bind(limit + 1).fetch_all(pool).await
-                })?,
-                limit,
-            ),
+            PageQuery::After { after_seq, limit } => {
+                (self.page_rows(AFTER, page_json!(after_seq), &[room_id, after_seq, limit + 1]).await?, limit)
+            }
             PageQuery::BeforeId { before_id, limit } => (
-                with_pool!(self, reader, |pool| {
-                    sqlx::query_as(BEFORE_ID)
-                        .bind(room_id)
-                        .bind(before_id)
-                        .bind(limit + 1)
-                        .fetch_all(pool)
-                        .await
-                })?,
+                self.page_rows(BEFORE_ID, page_json!(before_id), &[room_id, before_id, limit + 1]).await?,
                 limit,
             ),
             PageQuery::AfterId { after_id, limit } => (
-                with_pool!(self, reader, |pool| {
-                    sqlx::query_as(AFTER_ID)
-                        .bind(room_id)
-                        .bind(after_id)
-                        .bind(limit + 1)
-                        .fetch_all(pool)
-                        .await
-                })?,
+                self.page_rows(AFTER_ID, page_json!(after_id), &[room_id, after_id, limit + 1]).await?,
                 limit,
             ),
-            PageQuery::ChangedSince { up_to_seq, since_change, limit } => (
-                with_pool!(self, reader, |pool| {
-                    sqlx::query_as(CHANGED)
-                        .bind(room_id)
-                        .bind(up_to_seq)
-                        .bind(since_change)
-                        .bind(limit + 1)
-                        .fetch_all(pool)
-                        .await
-                })?,
-                limit,
-            ),
+            PageQuery::ChangedSince { up_to_seq, since_change, limit } => {
+                let params = [room_id, up_to_seq, since_change, limit + 1];
+                (self.page_rows(CHANGED, page_json!(changed_since), &params).await?, limit)
+            }
         };
+        // The JSON form does not promise an order: put newest first for `before` pages
+        // (so truncation keeps the newest) and oldest first otherwise.
+        let newest_first = matches!(query, PageQuery::Before { .. } | PageQuery::BeforeId { .. });
+        rows.sort_unstable_by_key(|row| if newest_first { -row.seq } else { row.seq });
         let has_more = rows.len() as i64 > limit;
         rows.truncate(limit.max(0) as usize);
         if matches!(query, PageQuery::Before { .. } | PageQuery::BeforeId { .. }) {
             rows.reverse();
         }
         Ok((self.assemble(rows, viewer, now).await?, has_more))
+    }
+
+    /// Runs a page query: on SQLite as one JSON row (`json_sql`), on PostgreSQL row by row.
+    async fn page_rows(
+        &self,
+        sql: &'static str,
+        json_sql: &'static str,
+        params: &[i64],
+    ) -> Result<Vec<MessageRow>, sqlx::Error> {
+        match &self.backend {
+            Backend::Sqlite { reader, .. } => {
+                let mut query = sqlx::query_as::<_, (String,)>(json_sql);
+                for param in params {
+                    query = query.bind(*param);
+                }
+                let (json,) = query.fetch_one(reader).await?;
+                serde_json::from_str(&json).map_err(|err| sqlx::Error::Decode(Box::new(err)))
+            }
+            Backend::Postgres(pool) => {
+                let mut query = sqlx::query_as::<_, MessageRow>(sql);
+                for param in params {
+                    query = query.bind(*param);
+                }
+                query.fetch_all(pool).await
+            }
+        }
     }
 
     /// Replies to a message, oldest first.

@@ -57,6 +57,10 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// Rows a reader connection's thread may hand over before waiting for them to be read.
+/// sqlx's default (50) is smaller than a history page plus its look-ahead row.
+const READER_ROW_BUFFER: usize = 256;
+
 /// How long a connection waits for a lock or a pool slot before the request fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -94,7 +98,7 @@ impl Store {
         let reader = SqlitePoolOptions::new()
             .max_connections(readers.max(1))
             .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(options.read_only(true))
+            .connect_with(options.read_only(true).row_buffer_size(READER_ROW_BUFFER))
             .await?;
         Ok(Store { backend: Backend::Sqlite { writer, reader } })
     }
