@@ -220,8 +220,9 @@ pub async fn open_room(
     room_id: RoomId,
     since: Option<MessageId>,
 ) -> AppResult<OpenedRoom> {
+    // Joining succeeded, so the caller participates: no second access check is needed.
     let room = join_room(state, caller, room_id).await?;
-    let participants = super::rooms::participants(state, caller, room_id).await?;
+    let participants = super::rooms::participants_with_presence(state, room_id).await?;
     let now = state.clock.now_ms();
     let viewer = caller.user.id;
     let (messages, has_more, updates) = match since {

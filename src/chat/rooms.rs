@@ -281,6 +281,14 @@ pub async fn participants(
     if !access.is_admin {
         access.require_participant()?;
     }
+    participants_with_presence(state, room_id).await
+}
+
+/// A room's participants with their presence, for a caller already allowed to see them.
+pub(super) async fn participants_with_presence(
+    state: &AppState,
+    room_id: RoomId,
+) -> AppResult<Vec<Participant>> {
     let rows = state.store.participants(room_id).await?;
     Ok(rows
         .into_iter()

@@ -130,7 +130,7 @@ fn enqueue(socket: &SocketRef, job: Job) {
 /// Processes the socket's queue in order until it is empty.
 async fn drain(socket: SocketRef, queue: Arc<SocketQueue>) {
     loop {
-        let job = {
+        let mut job = {
             let mut pending = queue.lock();
             match pending.jobs.pop_front() {
                 Some(job) => job,
@@ -141,8 +141,8 @@ async fn drain(socket: SocketRef, queue: Arc<SocketQueue>) {
             }
         };
         // Boxed: the dispatch state machine is large and lives only while an event runs.
-        let result =
-            Box::pin(dispatch(&queue.state, &socket, &queue.user, job.event, job.data.clone())).await;
+        let data = job.data.take();
+        let result = Box::pin(dispatch(&queue.state, &socket, &queue.user, job.event, data)).await;
         answer(&socket, job, result);
     }
 }
