@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::rooms::{INSERT_PARTICIPANT, INSERT_ROOM};
+use super::rooms::{NewRoom, insert_room_in};
 use super::users::UserRow;
 use super::{Store, with_pool};
 use crate::clock::{Millis, to_rfc3339};
@@ -72,27 +72,15 @@ impl Store {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
-            let (room_id,): (i64,) = sqlx::query_as(INSERT_ROOM)
-                .bind(RoomType::Event.as_str())
-                .bind(&room.name)
-                .bind(&room.description)
-                .bind(room.is_public)
-                .bind(room.allow_files)
-                .bind(room.allow_voice)
-                .bind(room.moderation_enabled)
-                .bind(event_id)
-                .bind(None::<String>)
-                .bind(organizer)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-            sqlx::query(INSERT_PARTICIPANT)
-                .bind(room_id)
-                .bind(organizer)
-                .bind(ParticipantRole::Owner.as_str())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            let new = NewRoom {
+                room_type: RoomType::Event,
+                settings: room,
+                event_id: Some(event_id),
+                direct_key: None,
+                created_by: organizer,
+                now,
+            };
+            insert_room_in!(tx, &new, &[(organizer, ParticipantRole::Owner)]);
             tx.commit().await?;
             Ok(event_id)
         })

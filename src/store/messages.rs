@@ -183,6 +183,26 @@ const SAVE_VERSION: &str = "INSERT INTO message_version \
     (message_id, version, content, replaced_at, replaced_by, reason) \
     SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 FROM message_version WHERE message_id = $1";
 
+/// Inside the open transaction `$tx`: keeps a message's current text as its next version
+/// (the audit trail every edit and delete leaves) and evaluates to the room's next change
+/// number. A macro so that one body serves both backends' transaction types.
+macro_rules! archive_text_in {
+    ($tx:expr, $facts:expr, $by:expr, $reason:expr, $now:expr) => {{
+        let facts: &MessageFacts = $facts;
+        sqlx::query(SAVE_VERSION)
+            .bind(facts.message_id)
+            .bind(facts.content.clone().unwrap_or_default())
+            .bind($now)
+            .bind($by)
+            .bind($reason)
+            .execute(&mut *$tx)
+            .await?;
+        let (change,): (i64,) =
+            sqlx::query_as(BUMP_ROOM_CHANGE).bind(facts.room_id).fetch_one(&mut *$tx).await?;
+        change
+    }};
+}
+
 const BUMP_ROOM_CHANGE: &str =
     "UPDATE room SET last_change = last_change + 1 WHERE room_id = $1 RETURNING last_change";
 
@@ -492,19 +512,9 @@ impl Store {
             "UPDATE message SET content = $2, edited_at = $3, last_change = $4 WHERE message_id = $1";
         const CLEAR_MENTIONS: &str = "DELETE FROM message_mention WHERE message_id = $1";
         const MENTION: &str = "INSERT INTO message_mention (message_id, user_id) VALUES ($1, $2)";
-        let previous = facts.content.clone().unwrap_or_default();
         with_pool!(self, writer, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query(SAVE_VERSION)
-                .bind(facts.message_id)
-                .bind(&previous)
-                .bind(now)
-                .bind(editor)
-                .bind("edit")
-                .execute(&mut *tx)
-                .await?;
-            let (change,): (i64,) =
-                sqlx::query_as(BUMP_ROOM_CHANGE).bind(facts.room_id).fetch_one(&mut *tx).await?;
+            let change = archive_text_in!(tx, facts, editor, "edit", now);
             sqlx::query(UPDATE)
                 .bind(facts.message_id)
                 .bind(content)
@@ -532,19 +542,9 @@ impl Store {
         const UPDATE: &str = "UPDATE message SET content = NULL, deleted_at = $2, deleted_by = $3, last_change = $4, \
             reaction_count = 0 WHERE message_id = $1 AND deleted_at IS NULL";
         const CLEAR_REACTIONS: &str = "DELETE FROM reaction WHERE message_id = $1";
-        let previous = facts.content.clone().unwrap_or_default();
         with_pool!(self, writer, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query(SAVE_VERSION)
-                .bind(facts.message_id)
-                .bind(&previous)
-                .bind(now)
-                .bind(by)
-                .bind("delete")
-                .execute(&mut *tx)
-                .await?;
-            let (change,): (i64,) =
-                sqlx::query_as(BUMP_ROOM_CHANGE).bind(facts.room_id).fetch_one(&mut *tx).await?;
+            let change = archive_text_in!(tx, facts, by, "delete", now);
             sqlx::query(UPDATE)
                 .bind(facts.message_id)
                 .bind(now)

@@ -169,6 +169,41 @@ pub(super) const INSERT_PARTICIPANT: &str = "INSERT INTO participant (room_id, u
     SELECT $1, $2, $3, $4, r.last_seq FROM room r WHERE r.room_id = $1 \
     ON CONFLICT (room_id, user_id) DO NOTHING";
 
+/// Inside the open transaction `$tx`: inserts a room (`&NewRoom`) and its first
+/// participants (`&[(UserId, ParticipantRole)]`), evaluating to the room's id. A macro so
+/// that one body serves both backends' transaction types (and event creation).
+macro_rules! insert_room_in {
+    ($tx:expr, $new:expr, $members:expr) => {{
+        let new: &$crate::store::NewRoom<'_> = $new;
+        let s = new.settings;
+        let (room_id,): (i64,) = sqlx::query_as($crate::store::rooms::INSERT_ROOM)
+            .bind(new.room_type.as_str())
+            .bind(&s.name)
+            .bind(&s.description)
+            .bind(s.is_public)
+            .bind(s.allow_files)
+            .bind(s.allow_voice)
+            .bind(s.moderation_enabled)
+            .bind(new.event_id)
+            .bind(new.direct_key)
+            .bind(new.created_by)
+            .bind(new.now)
+            .fetch_one(&mut *$tx)
+            .await?;
+        for (user_id, role) in $members {
+            sqlx::query($crate::store::rooms::INSERT_PARTICIPANT)
+                .bind(room_id)
+                .bind(user_id)
+                .bind(role.as_str())
+                .bind(new.now)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        room_id
+    }};
+}
+pub(super) use insert_room_in;
+
 impl Store {
     /// Creates a room with its first participants in one transaction.
     pub async fn insert_room(
@@ -178,30 +213,7 @@ impl Store {
     ) -> Result<RoomId, sqlx::Error> {
         with_pool!(self, writer, |pool| {
             let mut tx = pool.begin().await?;
-            let s = new.settings;
-            let (room_id,): (i64,) = sqlx::query_as(INSERT_ROOM)
-                .bind(new.room_type.as_str())
-                .bind(&s.name)
-                .bind(&s.description)
-                .bind(s.is_public)
-                .bind(s.allow_files)
-                .bind(s.allow_voice)
-                .bind(s.moderation_enabled)
-                .bind(new.event_id)
-                .bind(new.direct_key)
-                .bind(new.created_by)
-                .bind(new.now)
-                .fetch_one(&mut *tx)
-                .await?;
-            for (user_id, role) in members {
-                sqlx::query(INSERT_PARTICIPANT)
-                    .bind(room_id)
-                    .bind(user_id)
-                    .bind(role.as_str())
-                    .bind(new.now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let room_id = insert_room_in!(tx, &new, members);
             tx.commit().await?;
             Ok(room_id)
         })
