@@ -57,7 +57,8 @@ pub async fn run(
     let store = Store::open(&config.storage, config.limits.sqlite_readers).await?;
     let grace = Duration::from_secs(config.limits.shutdown_grace_seconds);
     let (socket_layer, io) = realtime::layer();
-    let state = AppState::new(store.clone(), clock, config.limits, io.clone());
+    let publisher = std::sync::Arc::new(realtime::broadcast::Broadcaster::new(io.clone()));
+    let state = AppState::new(store.clone(), clock, config.limits, publisher);
     realtime::attach(&io, state.clone());
     let app = http::router(state.clone())
         .layer(socket_layer)

@@ -3,17 +3,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRef;
-use socketioxide::SocketIo;
-
 use crate::auth::LoginLimiter;
 use crate::auth::password::PasswordHasher;
 use crate::chat::presence::PresenceRegistry;
+use crate::chat::publish::SharedPublisher;
 use crate::clock::SharedClock;
 use crate::config::Limits;
 use crate::metrics::Metrics;
-use crate::realtime::broadcast::Broadcaster;
 use crate::store::Store;
+use axum::extract::FromRef;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -23,13 +21,14 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     pub login_limiter: Arc<LoginLimiter>,
     pub metrics: Arc<Metrics>,
-    /// Turns published chat events into Socket.IO broadcasts.
-    pub broadcaster: Broadcaster,
+    /// Where the chat service publishes what changed (Socket.IO in the server, a
+    /// recorder in tests).
+    pub publisher: SharedPublisher,
     pub presence: Arc<PresenceRegistry>,
 }
 
 impl AppState {
-    pub fn new(store: Store, clock: SharedClock, limits: Limits, io: SocketIo) -> Self {
+    pub fn new(store: Store, clock: SharedClock, limits: Limits, publisher: SharedPublisher) -> Self {
         AppState {
             passwords: PasswordHasher::new(limits.password_hash_concurrency),
             login_limiter: Arc::new(LoginLimiter::new(&limits, clock.clone())),
@@ -37,7 +36,7 @@ impl AppState {
             limits: Arc::new(limits),
             store,
             clock,
-            broadcaster: Broadcaster::new(io),
+            publisher,
             presence: Arc::new(PresenceRegistry::default()),
         }
     }

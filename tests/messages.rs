@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Options, TestServer, assert_error, contents, now_ms, storage_for};
+use common::{Options, TestServer, assert_error, contents, expect_ok, now_ms, storage_for};
 use eventsync_chat::clock::ManualClock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -16,7 +16,8 @@ async fn room_with_two(options: Options) -> (TestServer, String, String, Value) 
     let (alice, _) = server.register("alice").await;
     let (bob, _) = server.register("bob").await;
     let room = server.create_room(&alice, json!({"name": "Lobby", "type": "general"})).await;
-    server.post(&format!("/api/chat/rooms/{}/join", room["id"]), Some(&bob), json!({})).await;
+    expect_ok(server.post(&format!("/api/chat/rooms/{}/join", room["id"]), Some(&bob), json!({})).await)
+        .await;
     (server, alice, bob, room)
 }
 
@@ -120,7 +121,7 @@ async fn edits_keep_versions_and_close_after_the_window() {
     let edited: Value = response.json().await.unwrap();
     assert_eq!(edited["content"], "first");
     assert!(edited["edited_at"].is_string());
-    server.put(&edit, &alice, json!({"content": "first!"})).await;
+    expect_ok(server.put(&edit, &alice, json!({"content": "first!"})).await).await;
 
     clock.advance(Duration::from_secs(61));
     let response = server.put(&edit, &alice, json!({"content": "too late"})).await;
@@ -187,7 +188,7 @@ async fn reactions_count_per_emoji_and_know_the_caller() {
         let response = server.post(&react, Some(token), json!({"emoji": "👍"})).await;
         assert_eq!(response.status(), StatusCode::OK);
     }
-    server.post(&react, Some(&bob), json!({"emoji": "🎉"})).await;
+    expect_ok(server.post(&react, Some(&bob), json!({"emoji": "🎉"})).await).await;
     let seen_by_alice = server.history(&alice, &room["id"], "").await;
     let reactions = seen_by_alice["messages"].as_array().unwrap().last().unwrap()["reactions"].clone();
     assert_eq!(

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestServer, assert_error, contents};
+use common::{TestServer, assert_error, contents, expect_ok};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -189,7 +189,10 @@ async fn event_rooms_are_created_with_events_and_open_to_attendees() {
     let join = format!("/api/chat/rooms/{}/join", room["id"]);
     assert_error(server.post(&join, Some(&attendee), json!({})).await, StatusCode::FORBIDDEN, "forbidden")
         .await;
-    server.post(&format!("/api/events/{}/register", event["id"]), Some(&attendee), json!({})).await;
+    expect_ok(
+        server.post(&format!("/api/events/{}/register", event["id"]), Some(&attendee), json!({})).await,
+    )
+    .await;
     assert_eq!(server.post(&join, Some(&attendee), json!({})).await.status(), StatusCode::OK);
 
     // Event updates: the organizer may post them, an attendee may not.
@@ -227,7 +230,8 @@ async fn settings_are_changed_by_the_owner_only_and_announced() {
     let (owner, _) = server.register("owner3").await;
     let (member, _) = server.register("member3").await;
     let room = server.create_room(&owner, json!({"name": "Lobby", "type": "general"})).await;
-    server.post(&format!("/api/chat/rooms/{}/join", room["id"]), Some(&member), json!({})).await;
+    expect_ok(server.post(&format!("/api/chat/rooms/{}/join", room["id"]), Some(&member), json!({})).await)
+        .await;
     let path = format!("/api/chat/rooms/{}", room["id"]);
     assert_error(
         server.patch(&path, &member, json!({"name": "Mine"})).await,
@@ -257,7 +261,7 @@ async fn settings_are_changed_by_the_owner_only_and_announced() {
     let history = server.history(&member, &room["id"], "").await;
     let last = history["messages"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["type"], "system");
-    assert_eq!(last["content"], "owner3 changed the room's name, files");
+    assert_eq!(last["content"], "owner3 changed the room's settings: allow files, name");
 }
 
 #[tokio::test]
@@ -266,7 +270,8 @@ async fn unread_and_mention_counts_follow_the_read_marker() {
     let (alice, _) = server.register("alice4").await;
     let (bob, _) = server.register("bob4").await;
     let room = server.create_room(&alice, json!({"name": "Lobby", "type": "general"})).await;
-    server.post(&format!("/api/chat/rooms/{}/join", room["id"]), Some(&bob), json!({})).await;
+    expect_ok(server.post(&format!("/api/chat/rooms/{}/join", room["id"]), Some(&bob), json!({})).await)
+        .await;
     server.send(&alice, &room["id"], "one").await;
     server.send(&alice, &room["id"], "two for @bob4").await;
     let third = server.send(&alice, &room["id"], "three").await;
@@ -302,7 +307,8 @@ async fn mention_notifications_respect_preferences() {
     let (carol, _) = server.register("carol5").await;
     let room = server.create_room(&alice, json!({"name": "Lobby", "type": "general"})).await;
     for token in [&bob, &carol] {
-        server.post(&format!("/api/chat/rooms/{}/join", room["id"]), Some(token), json!({})).await;
+        expect_ok(server.post(&format!("/api/chat/rooms/{}/join", room["id"]), Some(token), json!({})).await)
+            .await;
     }
     let prefs = format!("/api/chat/rooms/{}/preferences", room["id"]);
     let response = server.put(&prefs, &carol, json!({"notifications": "none", "sound": false})).await;

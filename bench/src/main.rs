@@ -518,14 +518,7 @@ async fn seed(args: SeedArgs) -> Result<Value, BoxError> {
     let user = create_user(&store, &PasswordHasher::new(1), &SystemClock, request, Role::User)
         .await
         .map_err(|err| format!("{}: {err}", err.code()))?;
-    let settings = RoomSettings {
-        name: "History".into(),
-        description: String::new(),
-        is_public: true,
-        allow_files: true,
-        allow_voice: true,
-        moderation_enabled: false,
-    };
+    let settings = RoomSettings { is_public: true, ..RoomSettings::new("History".into()) };
     let now = SystemClock.now_ms();
     let new = NewRoom {
         room_type: RoomType::General,

@@ -35,8 +35,8 @@ impl RoomAccess {
 
     fn visible(&self) -> bool {
         self.membership.is_some()
-            || self.room.is_public
-            || match self.room.room_type() {
+            || self.room.settings.is_public
+            || match self.room.room_type {
                 RoomType::Event => true,
                 RoomType::Support => self.is_admin,
                 _ => false,
@@ -44,7 +44,7 @@ impl RoomAccess {
     }
 
     pub fn role(&self) -> Option<ParticipantRole> {
-        self.membership.as_ref().map(Membership::role)
+        self.membership.as_ref().map(|m| m.role)
     }
 
     pub fn holds(&self, permission: Permission) -> bool {
@@ -68,7 +68,7 @@ impl RoomAccess {
 
     /// Whether the caller may become a participant by themselves.
     pub async fn may_join(&self, state: &AppState, caller: &AuthUser) -> AppResult<bool> {
-        Ok(match self.room.room_type() {
+        Ok(match self.room.room_type {
             RoomType::Event => match self.room.event_id {
                 Some(event_id) => {
                     self.is_admin || state.store.is_organizer_or_attendee(event_id, caller.user.id).await?
@@ -76,7 +76,7 @@ impl RoomAccess {
                 None => self.is_admin,
             },
             RoomType::Support => self.is_admin,
-            _ => self.room.is_public,
+            _ => self.room.settings.is_public,
         })
     }
 }

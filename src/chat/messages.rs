@@ -5,12 +5,15 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::access::RoomAccess;
 use super::notifications::notify_mentions;
-use super::publish::{ChatEvent, PollUpdate, ReactionUpdate};
-use super::rooms::join_room;
+use super::publish::ChatEvent;
 use crate::auth::AuthUser;
 use crate::clock::Millis;
-use crate::domain::message::{self, Message, MessageId, MessageType, NewMessage, Poll, SendMessage};
-use crate::domain::room::{Participant, Permission, Room, RoomId};
+use crate::domain::message::{
+    self, Deleted, EditMessage, Message, MessageId, MessageType, NewMessage, Poll, PollUpdate, React,
+    ReactionUpdate, SendMessage, Vote,
+};
+use crate::domain::page_limit;
+use crate::domain::room::{NotificationLevel, Permission, RoomId};
 use crate::domain::user::UserId;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -40,17 +43,6 @@ pub struct MessagePage {
     pub has_more: bool,
 }
 
-/// What opening a room answers (`join_chat_room`, `chat_room_joined`).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OpenedRoom {
-    pub room: Room,
-    pub participants: Vec<Participant>,
-    pub messages: Vec<Message>,
-    pub has_more: bool,
-    /// Earlier messages edited, deleted or reacted to since `since`, in their current state.
-    pub updates: Vec<Message>,
-}
-
 fn require_not_muted(membership: &Membership, now: Millis) -> AppResult<()> {
     match membership.muted_until {
         Some(until) if until > now => Err(AppError::forbidden_because("muted", "you are muted in this room")),
@@ -72,23 +64,19 @@ async fn visible_message(
     Ok((facts, access))
 }
 
-async fn load_message(state: &AppState, message_id: MessageId, viewer: UserId) -> AppResult<Message> {
+async fn load_message(state: &AppState, message_id: MessageId, viewer: Option<UserId>) -> AppResult<Message> {
     state.store.message(message_id, viewer, state.clock.now_ms()).await?.ok_or(AppError::NotFound("message"))
 }
 
-/// Resolves `@name`s against the room's participants: (user id, notification level).
+/// Resolves `@name`s against the room's participants, in one query: (user id,
+/// notification level).
 async fn resolve_mentions(
     state: &AppState,
     room_id: RoomId,
     content: &str,
-) -> AppResult<Vec<(UserId, String)>> {
-    let mut found = Vec::new();
-    for name in message::mentioned_usernames(content) {
-        if let Some(hit) = state.store.participant_by_username(room_id, &name).await? {
-            found.push(hit);
-        }
-    }
-    Ok(found)
+) -> AppResult<Vec<(UserId, NotificationLevel)>> {
+    let names = message::mentioned_usernames(content);
+    Ok(state.store.participants_by_usernames(room_id, &names).await?)
 }
 
 /// Sends a message as `caller`. Returns the message and whether it is new (`false` when
@@ -136,10 +124,10 @@ pub async fn send_message(
             Err(err) => return Err(err.into()),
         };
     match inserted {
-        InsertedMessage::Duplicate(id) => Ok((load_message(state, id, caller.user.id).await?, false)),
+        InsertedMessage::Duplicate(id) => Ok((load_message(state, id, Some(caller.user.id)).await?, false)),
         InsertedMessage::Created(id) => {
-            let message = load_message(state, id, caller.user.id).await?;
-            state.broadcaster.publish(ChatEvent::MessageCreated(message.clone().for_broadcast())).await;
+            let message = load_message(state, id, Some(caller.user.id)).await?;
+            state.publisher.publish(ChatEvent::MessageCreated(message.clone().for_broadcast())).await;
             notify_mentions(state, caller, &message, &mentioned).await?;
             Ok((message, true))
         }
@@ -160,13 +148,14 @@ pub async fn post_system_message(state: &AppState, room_id: RoomId, text: String
     else {
         return Err(AppError::internal("system message stored as a duplicate"));
     };
-    let message = load_message(state, id, 0).await?.for_broadcast();
-    state.broadcaster.publish(ChatEvent::MessageCreated(message.clone())).await;
+    let message = load_message(state, id, None).await?;
+    state.publisher.publish(ChatEvent::MessageCreated(message.clone())).await;
     Ok(message)
 }
 
-/// Converts a message-id cursor into its seq within `room_id`.
-async fn cursor_seq(
+/// The message a cursor (`before`, `after`, `since`) names, which must be of `room_id`;
+/// `name` names the cursor in the error.
+pub(super) async fn resolve_cursor(
     state: &AppState,
     room_id: RoomId,
     message_id: MessageId,
@@ -186,10 +175,7 @@ pub async fn history(
 ) -> AppResult<MessagePage> {
     let access = RoomAccess::load(state, caller, room_id).await?;
     access.require_participant()?;
-    let limit = query.limit.unwrap_or(HISTORY_LIMIT_DEFAULT);
-    if !(1..=HISTORY_LIMIT_MAX).contains(&limit) {
-        return Err(AppError::validation("invalid_limit", format!("limit must be 1–{HISTORY_LIMIT_MAX}")));
-    }
+    let limit = page_limit(query.limit, HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX)?;
     let page = match (query.before, query.after) {
         (Some(_), Some(_)) => {
             return Err(AppError::validation("invalid_cursor", "give either before or after, not both"));
@@ -199,59 +185,24 @@ pub async fn history(
         (None, None) => PageQuery::Before { before_seq: i64::MAX, limit },
     };
     let (messages, has_more) =
-        state.store.messages(room_id, page, caller.user.id, state.clock.now_ms()).await?;
+        state.store.messages(room_id, page, Some(caller.user.id), state.clock.now_ms()).await?;
     // The cursor is resolved inside the page query; only an empty page needs to know
     // whether it named a message of this room at all.
     if messages.is_empty() {
         match (query.before, query.after) {
-            (Some(before), _) => drop(cursor_seq(state, room_id, before, "before").await?),
-            (_, Some(after)) => drop(cursor_seq(state, room_id, after, "after").await?),
+            (Some(before), _) => drop(resolve_cursor(state, room_id, before, "before").await?),
+            (_, Some(after)) => drop(resolve_cursor(state, room_id, after, "after").await?),
             _ => {}
         }
     }
     Ok(MessagePage { messages, has_more })
 }
 
-/// Opens a room for a socket: joins it if allowed, then answers the room, its
-/// participants and either the latest page or everything since `since`.
-pub async fn open_room(
-    state: &AppState,
-    caller: &AuthUser,
-    room_id: RoomId,
-    since: Option<MessageId>,
-) -> AppResult<OpenedRoom> {
-    // Joining succeeded, so the caller participates: no second access check is needed.
-    let room = join_room(state, caller, room_id).await?;
-    let participants = super::rooms::participants_with_presence(state, room_id).await?;
-    let now = state.clock.now_ms();
-    let viewer = caller.user.id;
-    let (messages, has_more, updates) = match since {
-        Some(since) => {
-            let seen = cursor_seq(state, room_id, since, "since").await?;
-            let after = PageQuery::After { after_seq: seen.seq, limit: REPLAY_LIMIT };
-            let (messages, has_more) = state.store.messages(room_id, after, viewer, now).await?;
-            let changed = PageQuery::ChangedSince {
-                up_to_seq: seen.seq,
-                since_change: seen.created_change,
-                limit: REPLAY_LIMIT,
-            };
-            let (updates, _) = state.store.messages(room_id, changed, viewer, now).await?;
-            (messages, has_more, updates)
-        }
-        None => {
-            let latest = PageQuery::Before { before_seq: i64::MAX, limit: HISTORY_LIMIT_DEFAULT };
-            let (messages, has_more) = state.store.messages(room_id, latest, viewer, now).await?;
-            (messages, has_more, Vec::new())
-        }
-    };
-    Ok(OpenedRoom { room, participants, messages, has_more, updates })
-}
-
 /// Replies to a message (its thread), oldest first.
 pub async fn replies(state: &AppState, caller: &AuthUser, message_id: MessageId) -> AppResult<Vec<Message>> {
     let (_, access) = visible_message(state, caller, message_id).await?;
     access.require_participant()?;
-    Ok(state.store.replies(message_id, caller.user.id, REPLIES_LIMIT, state.clock.now_ms()).await?)
+    Ok(state.store.replies(message_id, Some(caller.user.id), REPLIES_LIMIT, state.clock.now_ms()).await?)
 }
 
 /// Edits a message's text: the sender only, within the edit window.
@@ -259,7 +210,7 @@ pub async fn edit_message(
     state: &AppState,
     caller: &AuthUser,
     message_id: MessageId,
-    content: &str,
+    req: EditMessage,
 ) -> AppResult<Message> {
     let (facts, access) = visible_message(state, caller, message_id).await?;
     access.require_participant()?;
@@ -269,7 +220,7 @@ pub async fn edit_message(
     if facts.deleted_at.is_some() {
         return Err(AppError::conflict("message_deleted", "a deleted message cannot be edited"));
     }
-    if !matches!(facts.message_type(), MessageType::Text | MessageType::EventUpdate) {
+    if !matches!(facts.message_type, MessageType::Text | MessageType::EventUpdate) {
         return Err(AppError::validation("invalid_message_type", "only text messages can be edited"));
     }
     let now = state.clock.now_ms();
@@ -283,15 +234,15 @@ pub async fn edit_message(
             ),
         ));
     }
-    let content = message::validate_content(content)?;
+    let content = message::validate_content(&req.content)?;
     if facts.content.as_deref() == Some(content.as_str()) {
-        return load_message(state, message_id, caller.user.id).await;
+        return load_message(state, message_id, Some(caller.user.id)).await;
     }
     let mentioned = resolve_mentions(state, facts.room_id, &content).await?;
     let mention_ids: Vec<UserId> = mentioned.iter().map(|(id, _)| *id).collect();
     state.store.edit_message(&facts, caller.user.id, &content, &mention_ids, now).await?;
-    let message = load_message(state, message_id, caller.user.id).await?;
-    state.broadcaster.publish(ChatEvent::MessageEdited(message.clone().for_broadcast())).await;
+    let message = load_message(state, message_id, Some(caller.user.id)).await?;
+    state.publisher.publish(ChatEvent::MessageEdited(message.clone().for_broadcast())).await;
     Ok(message)
 }
 
@@ -301,7 +252,7 @@ pub async fn delete_message(
     state: &AppState,
     caller: &AuthUser,
     message_id: MessageId,
-) -> AppResult<(MessageId, RoomId)> {
+) -> AppResult<Deleted> {
     let (facts, access) = visible_message(state, caller, message_id).await?;
     if !access.is_admin {
         access.require_participant()?;
@@ -310,11 +261,12 @@ pub async fn delete_message(
     if !own && !access.holds(Permission::DeleteMessages) {
         return Err(AppError::forbidden("only the sender or a moderator can delete this message"));
     }
+    let deleted = Deleted { id: message_id, room_id: facts.room_id };
     if facts.deleted_at.is_none() {
         state.store.delete_message(&facts, caller.user.id, state.clock.now_ms()).await?;
-        state.broadcaster.publish(ChatEvent::MessageDeleted { id: message_id, room_id: facts.room_id }).await;
+        state.publisher.publish(ChatEvent::MessageDeleted(deleted.clone())).await;
     }
-    Ok((message_id, facts.room_id))
+    Ok(deleted)
 }
 
 /// Adds or removes the caller's reaction; repeating either changes nothing.
@@ -322,10 +274,10 @@ pub async fn set_reaction(
     state: &AppState,
     caller: &AuthUser,
     message_id: MessageId,
-    emoji: &str,
+    req: React,
     add: bool,
 ) -> AppResult<ReactionUpdate> {
-    let emoji = message::validate_emoji(emoji)?;
+    let emoji = message::validate_emoji(&req.emoji)?;
     let (facts, access) = visible_message(state, caller, message_id).await?;
     let membership = access.require_participant()?;
     let now = state.clock.now_ms();
@@ -334,7 +286,7 @@ pub async fn set_reaction(
         return Err(AppError::conflict("message_deleted", "a deleted message cannot be reacted to"));
     }
     let changed = state.store.set_reaction(&facts, caller.user.id, &emoji, add, now).await?;
-    let message = load_message(state, message_id, caller.user.id).await?;
+    let message = load_message(state, message_id, Some(caller.user.id)).await?;
     let update = ReactionUpdate {
         message_id,
         room_id: facts.room_id,
@@ -346,7 +298,7 @@ pub async fn set_reaction(
         let broadcast = ReactionUpdate { reactions: message.for_broadcast().reactions, ..update.clone() };
         let event =
             if add { ChatEvent::ReactionAdded(broadcast) } else { ChatEvent::ReactionRemoved(broadcast) };
-        state.broadcaster.publish(event).await;
+        state.publisher.publish(event).await;
     }
     Ok(update)
 }
@@ -356,8 +308,9 @@ pub async fn vote(
     state: &AppState,
     caller: &AuthUser,
     message_id: MessageId,
-    options: &[i64],
+    req: Vote,
 ) -> AppResult<PollUpdate> {
+    let options = &req.options;
     let (facts, access) = visible_message(state, caller, message_id).await?;
     access.require_participant()?;
     let now = state.clock.now_ms();
@@ -388,11 +341,11 @@ pub async fn vote(
         return Err(AppError::validation("invalid_vote", "this poll takes a single choice"));
     }
     state.store.set_votes(&facts, caller.user.id, &chosen, now).await?;
-    let message = load_message(state, message_id, caller.user.id).await?;
+    let message = load_message(state, message_id, Some(caller.user.id)).await?;
     let poll: Poll = message.poll.clone().ok_or_else(|| AppError::internal("poll vanished"))?;
     if let Some(public) = message.for_broadcast().poll {
         state
-            .broadcaster
+            .publisher
             .publish(ChatEvent::PollUpdated(PollUpdate { message_id, room_id: facts.room_id, poll: public }))
             .await;
     }

@@ -5,7 +5,7 @@
 //! Nothing here knows about HTTP or Socket.IO.
 
 pub mod access;
-pub mod events;
+pub mod calendar;
 pub mod messages;
 pub mod notifications;
 pub mod presence;

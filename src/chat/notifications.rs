@@ -8,40 +8,15 @@ use super::publish::ChatEvent;
 use crate::auth::AuthUser;
 use crate::clock::to_rfc3339;
 use crate::domain::message::Message;
+use crate::domain::notification::{Notification, NotificationKind};
+use crate::domain::page_limit;
 use crate::domain::room::NotificationLevel;
-use crate::domain::user::{User, UserId};
-use crate::error::{AppError, AppResult};
+use crate::domain::user::UserId;
+use crate::error::AppResult;
 use crate::state::AppState;
-use crate::store::NotificationRow;
 
+pub const LIST_LIMIT_DEFAULT: i64 = 50;
 pub const LIST_LIMIT_MAX: i64 = 100;
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Notification {
-    pub id: i64,
-    /// `mention`.
-    pub kind: String,
-    pub room_id: i64,
-    pub message_id: Option<i64>,
-    /// Who caused it.
-    pub actor: User,
-    pub created_at: String,
-    pub read_at: Option<String>,
-}
-
-impl From<NotificationRow> for Notification {
-    fn from(row: NotificationRow) -> Self {
-        Notification {
-            id: row.notification_id,
-            kind: row.kind,
-            room_id: row.room_id,
-            message_id: row.message_id,
-            actor: row.actor.into(),
-            created_at: to_rfc3339(row.created_at),
-            read_at: row.read_at.map(to_rfc3339),
-        }
-    }
-}
 
 /// `GET /api/chat/notifications` query.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -70,13 +45,11 @@ pub async fn notify_mentions(
     state: &AppState,
     sender: &AuthUser,
     message: &Message,
-    mentioned: &[(UserId, String)],
+    mentioned: &[(UserId, NotificationLevel)],
 ) -> AppResult<()> {
     let recipients: Vec<UserId> = mentioned
         .iter()
-        .filter(|(id, level)| {
-            *id != sender.user.id && NotificationLevel::from_stored(level) != NotificationLevel::None
-        })
+        .filter(|(id, level)| *id != sender.user.id && *level != NotificationLevel::None)
         .map(|(id, _)| *id)
         .collect();
     if recipients.is_empty() {
@@ -85,19 +58,26 @@ pub async fn notify_mentions(
     let now = state.clock.now_ms();
     let ids = state
         .store
-        .insert_notifications(&recipients, "mention", message.room_id, Some(message.id), sender.user.id, now)
+        .insert_notifications(
+            &recipients,
+            NotificationKind::Mention,
+            message.room_id,
+            Some(message.id),
+            sender.user.id,
+            now,
+        )
         .await?;
     for (user_id, id) in recipients.into_iter().zip(ids) {
         let notification = Notification {
             id,
-            kind: "mention".into(),
+            kind: NotificationKind::Mention,
             room_id: message.room_id,
             message_id: Some(message.id),
             actor: sender.user.clone(),
             created_at: to_rfc3339(now),
             read_at: None,
         };
-        state.broadcaster.publish(ChatEvent::Notification { user_id, notification }).await;
+        state.publisher.publish(ChatEvent::Notification { user_id, notification }).await;
     }
     Ok(())
 }
@@ -107,10 +87,7 @@ pub async fn list(
     caller: &AuthUser,
     query: NotificationsQuery,
 ) -> AppResult<Vec<Notification>> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=LIST_LIMIT_MAX).contains(&limit) {
-        return Err(AppError::validation("invalid_limit", format!("limit must be 1–{LIST_LIMIT_MAX}")));
-    }
+    let limit = page_limit(query.limit, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX)?;
     let rows = state
         .store
         .notifications(

@@ -1,42 +1,45 @@
-//! `ChatEvent`: every change the service publishes, as one typed enum.
+//! The publish seam: every change the service makes public, as one typed [`ChatEvent`]
+//! that names its own audience, handed to whatever [`Publisher`] the server runs with.
 //!
-//! The service decides *what* happened; `realtime::broadcast` alone decides how each
-//! event becomes a Socket.IO event name, payload and audience.
+//! The service decides *what* happened and *who* hears it; the publisher (Socket.IO on
+//! one instance today, across instances with scale-out) alone decides how that becomes
+//! event names, payloads and socket rooms. Membership changes are events too: their
+//! [`Subscription`] tells the publisher which sockets start or stop following a room.
+//! Publishing never fails a request: the change is already stored, and clients catch up
+//! with `join_chat_room {since}`.
 
-use serde::Serialize;
-use utoipa::ToSchema;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
-use crate::domain::message::{Message, MessageId, Poll, ReactionCount};
+use crate::domain::message::{Deleted, Message, PollUpdate, ReactionUpdate};
+use crate::domain::notification::{Notification, ReadState};
 use crate::domain::room::{Room, RoomId};
 use crate::domain::user::{User, UserId};
 
-use super::notifications::Notification;
-
-/// A participant's read position and what is left unread.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ReadState {
-    pub room_id: RoomId,
-    pub last_read_message_id: Option<MessageId>,
-    pub unread_count: i64,
-    pub mention_count: i64,
+/// Who hears an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// Every socket following the chat room.
+    Room(RoomId),
+    /// As [`Audience::Room`], except the sockets of one user (who caused it).
+    RoomExcept { room_id: RoomId, except: UserId },
+    /// Every socket of one user: all their tabs and devices.
+    User(UserId),
+    /// Every socket following any of these rooms, each once: the users who share a room
+    /// with someone.
+    Rooms(Vec<RoomId>),
 }
 
-/// Reactions of one message after a change.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ReactionUpdate {
-    pub message_id: MessageId,
-    pub room_id: RoomId,
-    pub emoji: String,
-    pub user_id: UserId,
-    pub reactions: Vec<ReactionCount>,
-}
-
-/// A poll's results after a vote.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PollUpdate {
-    pub message_id: MessageId,
-    pub room_id: RoomId,
-    pub poll: Poll,
+/// How an event changes which users' sockets follow a chat room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subscription {
+    /// These users' sockets follow the room from now on, before the event is delivered
+    /// (so they hear it).
+    Follow { room_id: RoomId, user_ids: Vec<UserId> },
+    /// The user's sockets stop following the room after the event is delivered (so they
+    /// learn it too).
+    Unfollow { room_id: RoomId, user_id: UserId },
 }
 
 #[derive(Debug, Clone)]
@@ -44,19 +47,21 @@ pub enum ChatEvent {
     /// A new message, in its broadcast form.
     MessageCreated(Message),
     MessageEdited(Message),
-    MessageDeleted {
-        id: MessageId,
-        room_id: RoomId,
-    },
+    MessageDeleted(Deleted),
     ReactionAdded(ReactionUpdate),
     ReactionRemoved(ReactionUpdate),
     PollUpdated(PollUpdate),
-    /// `user` became a participant: their sockets start following the room.
+    /// A room was created with these first participants.
+    RoomCreated {
+        room: Room,
+        participant_ids: Vec<UserId>,
+    },
+    /// `user` became a participant.
     UserJoined {
         room_id: RoomId,
         user: User,
     },
-    /// `user` stopped being a participant: their sockets stop following the room.
+    /// `user` stopped being a participant.
     UserLeft {
         room_id: RoomId,
         user: User,
@@ -71,4 +76,75 @@ pub enum ChatEvent {
         user_id: UserId,
         notification: Notification,
     },
+}
+
+impl ChatEvent {
+    /// Who hears this event.
+    pub fn audience(&self) -> Audience {
+        match self {
+            ChatEvent::MessageCreated(message) | ChatEvent::MessageEdited(message) => {
+                Audience::Room(message.room_id)
+            }
+            ChatEvent::MessageDeleted(deleted) => Audience::Room(deleted.room_id),
+            ChatEvent::ReactionAdded(update) | ChatEvent::ReactionRemoved(update) => {
+                Audience::Room(update.room_id)
+            }
+            ChatEvent::PollUpdated(update) => Audience::Room(update.room_id),
+            ChatEvent::RoomCreated { room, .. } | ChatEvent::RoomUpdated(room) => Audience::Room(room.id),
+            ChatEvent::UserJoined { room_id, .. } | ChatEvent::UserLeft { room_id, .. } => {
+                Audience::Room(*room_id)
+            }
+            ChatEvent::RoomRead { user_id, .. } | ChatEvent::Notification { user_id, .. } => {
+                Audience::User(*user_id)
+            }
+        }
+    }
+
+    /// The change in who follows which room that comes with this event, if any.
+    pub fn subscription(&self) -> Option<Subscription> {
+        match self {
+            ChatEvent::RoomCreated { room, participant_ids } => {
+                Some(Subscription::Follow { room_id: room.id, user_ids: participant_ids.clone() })
+            }
+            ChatEvent::UserJoined { room_id, user } => {
+                Some(Subscription::Follow { room_id: *room_id, user_ids: vec![user.id] })
+            }
+            ChatEvent::UserLeft { room_id, user } => {
+                Some(Subscription::Unfollow { room_id: *room_id, user_id: user.id })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A boxed future, so that [`Publisher`] can be used as a trait object.
+pub type Publishing<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// Delivers published events to their audience. Events published one after another are
+/// delivered in that order.
+pub trait Publisher: Send + Sync + 'static {
+    fn publish(&self, event: ChatEvent) -> Publishing<'_>;
+}
+
+/// The publisher the server runs with.
+pub type SharedPublisher = Arc<dyn Publisher>;
+
+/// Keeps every published event, for tests that assert what the service published.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    events: Mutex<Vec<ChatEvent>>,
+}
+
+impl Recorder {
+    /// The events published since the last call, oldest first.
+    pub fn take(&self) -> Vec<ChatEvent> {
+        std::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl Publisher for Recorder {
+    fn publish(&self, event: ChatEvent) -> Publishing<'_> {
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+        Box::pin(std::future::ready(()))
+    }
 }

@@ -1,22 +1,27 @@
-//! Rooms: create, read, list, join, leave, participants, settings, read markers.
+//! Rooms: create, read, list, join, open (for a socket), leave, participants, settings,
+//! read markers and preferences.
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::RoomAccess;
-use super::messages::post_system_message;
-use super::publish::{ChatEvent, ReadState};
+use super::messages::{HISTORY_LIMIT_DEFAULT, REPLAY_LIMIT, post_system_message, resolve_cursor};
+use super::publish::ChatEvent;
 use crate::auth::AuthUser;
-use crate::domain::message::{Message, MessageId};
+use crate::domain::message::Message;
+use crate::domain::notification::ReadState;
+use crate::domain::page_limit;
 use crate::domain::room::{
-    self, ADD_PARTICIPANTS_MAX, CreateRoom, NotificationLevel, Participant, ParticipantRole, Permission,
-    Room, RoomId, RoomSettings, RoomType, UpdateRoom,
+    self, ADD_PARTICIPANTS_MAX, AddParticipants, CreateRoom, MarkRead, NotificationLevel, OpenRoom,
+    Participant, ParticipantRole, Permission, Room, RoomId, RoomSettings, RoomSettingsPatch, RoomType,
+    UpdatePreferences,
 };
-use crate::domain::user::{User, UserId};
+use crate::domain::user::{Role, User, UserId};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store::{NewRoom, is_unique_violation};
+use crate::store::{NewRoom, PageQuery, is_unique_violation};
 
+pub const PUBLIC_LIST_LIMIT_DEFAULT: i64 = 50;
 pub const PUBLIC_LIST_LIMIT_MAX: i64 = 100;
 
 /// A room in the caller's list.
@@ -41,19 +46,6 @@ pub struct PublicRoomsQuery {
     pub limit: Option<i64>,
 }
 
-/// `POST /api/chat/rooms/{id}/participants` body.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct AddParticipants {
-    pub user_ids: Vec<UserId>,
-}
-
-/// `PUT /api/chat/rooms/{id}/preferences` body.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct UpdatePreferences {
-    pub notifications: Option<NotificationLevel>,
-    pub sound: Option<bool>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Preferences {
     pub room_id: RoomId,
@@ -61,12 +53,25 @@ pub struct Preferences {
     pub sound: bool,
 }
 
-async fn user_exists(state: &AppState, user_id: UserId) -> AppResult<User> {
-    state
-        .store
-        .user_by_id(user_id)
-        .await?
-        .ok_or_else(|| AppError::validation("unknown_user", format!("there is no user with id {user_id}")))
+/// The users with these ids, in the given order, in one query; 422 naming the first
+/// unknown id.
+async fn load_users(state: &AppState, user_ids: &[UserId]) -> AppResult<Vec<User>> {
+    let found = state.store.users_by_ids(user_ids).await?;
+    user_ids
+        .iter()
+        .map(|id| {
+            found
+                .iter()
+                .find(|u| u.id == *id)
+                .cloned()
+                .ok_or_else(|| AppError::validation("unknown_user", format!("there is no user with id {id}")))
+        })
+        .collect()
+}
+
+/// A room as it is now, after a change.
+async fn reload_room(state: &AppState, room_id: RoomId) -> AppResult<Room> {
+    Ok(state.store.room(room_id).await?.ok_or(AppError::NotFound("room"))?.to_room())
 }
 
 /// Creates a room. A `private` room with exactly one other user is their direct message,
@@ -83,85 +88,62 @@ pub async fn create_room(state: &AppState, caller: &AuthUser, req: CreateRoom) -
             format!("at most {ADD_PARTICIPANTS_MAX} participants can be added at once"),
         ));
     }
-    let mut users = Vec::with_capacity(others.len());
-    for id in &others {
-        users.push(user_exists(state, *id).await?);
-    }
-    let now = state.clock.now_ms();
-    let public_allowed = matches!(req.room_type, RoomType::General | RoomType::Group);
-    let is_public = req.is_public.unwrap_or(req.room_type.public_by_default());
-    if is_public && !public_allowed {
-        return Err(AppError::validation(
-            "invalid_field",
-            format!("{} rooms cannot be public", req.room_type.as_str()),
-        ));
-    }
-    let name_or = |default: String| match req.name.as_deref() {
-        Some(name) => room::validate_name(name),
-        None => Ok(default),
-    };
-    let (name, direct_key, members): (String, Option<String>, Vec<(UserId, ParticipantRole)>) = match req
-        .room_type
-    {
+    let users = load_users(state, &others).await?;
+    let direct = req.room_type == RoomType::Private && users.len() == 1;
+    let default_name = match req.room_type {
         RoomType::Event => {
             return Err(AppError::validation(
                 "invalid_room_type",
                 "event rooms are created with their event (POST /api/events)",
             ));
         }
-        RoomType::Private if users.len() == 1 => {
-            let key = room::direct_key(me, users[0].id);
-            if let Some(existing) = state.store.room_by_direct_key(&key).await? {
-                // Reopening a direct message brings the caller back into it.
-                if state.store.add_participant(existing.room_id, me, ParticipantRole::Member, now).await? {
-                    state
-                        .broadcaster
-                        .publish(ChatEvent::UserJoined {
-                            room_id: existing.room_id,
-                            user: caller.user.clone(),
-                        })
-                        .await;
-                }
-                let room = state.store.room(existing.room_id).await?.ok_or(AppError::NotFound("room"))?;
-                return Ok((room.to_room(), false));
+        _ if direct => format!("{} & {}", caller.user.display_name, users[0].display_name),
+        RoomType::Support => format!("Support: {}", caller.user.display_name),
+        _ if req.settings.name().is_none() => {
+            return Err(AppError::validation("invalid_field", "name is required"));
+        }
+        _ => String::new(),
+    };
+    let defaults =
+        RoomSettings { is_public: req.room_type.public_by_default(), ..RoomSettings::new(default_name) };
+    let settings = req.settings.apply(&defaults)?;
+    if settings.is_public && !req.room_type.may_be_public() {
+        return Err(AppError::validation(
+            "invalid_field",
+            format!("{} rooms cannot be public", req.room_type.as_str()),
+        ));
+    }
+    let now = state.clock.now_ms();
+    let (direct_key, members): (Option<String>, Vec<(UserId, ParticipantRole)>) = if direct {
+        let key = room::direct_key(me, users[0].id);
+        if let Some(existing) = state.store.room_by_direct_key(&key).await? {
+            // Reopening a direct message brings the caller back into it.
+            if state.store.add_participant(existing.room_id, me, ParticipantRole::Member, now).await? {
+                let joined = ChatEvent::UserJoined { room_id: existing.room_id, user: caller.user.clone() };
+                state.publisher.publish(joined).await;
             }
-            let name = name_or(format!("{} & {}", caller.user.display_name, users[0].display_name))?;
-            (name, Some(key), vec![(me, ParticipantRole::Member), (users[0].id, ParticipantRole::Member)])
+            return Ok((reload_room(state, existing.room_id).await?, false));
         }
-        RoomType::Support => {
-            let name = name_or(format!("Support: {}", caller.user.display_name))?;
-            let mut members = vec![(me, ParticipantRole::Member)];
-            for admin in state.store.admin_ids().await? {
-                if admin != me {
-                    members.push((admin, ParticipantRole::Moderator));
-                }
+        (Some(key), vec![(me, ParticipantRole::Member), (users[0].id, ParticipantRole::Member)])
+    } else if req.room_type == RoomType::Support {
+        let mut members = vec![(me, ParticipantRole::Member)];
+        for admin in state.store.admin_ids().await? {
+            if admin != me {
+                members.push((admin, ParticipantRole::Moderator));
             }
-            (name, None, members)
         }
-        RoomType::Private | RoomType::Group | RoomType::General => {
-            let name = match req.name.as_deref() {
-                Some(name) => room::validate_name(name)?,
-                None => return Err(AppError::validation("invalid_field", "name is required")),
-            };
-            let mut members = vec![(me, ParticipantRole::Owner)];
-            members.extend(users.iter().map(|u| (u.id, ParticipantRole::Member)));
-            (name, None, members)
-        }
+        (None, members)
+    } else {
+        let mut members = vec![(me, ParticipantRole::Owner)];
+        members.extend(users.iter().map(|u| (u.id, ParticipantRole::Member)));
+        (None, members)
     };
     if let Some(event_id) = req.event_id {
         let organizer = state.store.event_organizer(event_id).await?.ok_or(AppError::NotFound("event"))?;
-        if organizer != me && caller.user.role != crate::domain::user::Role::Admin {
+        if organizer != me && caller.user.role != Role::Admin {
             return Err(AppError::forbidden("only the event's organizer can add rooms to it"));
         }
     }
-    let settings = RoomSettings {
-        name,
-        description: room::validate_description(req.description.as_deref().unwrap_or(""))?,
-        is_public,
-        allow_files: req.allow_files.unwrap_or(true),
-        allow_voice: req.allow_voice.unwrap_or(true),
-        moderation_enabled: req.moderation_enabled.unwrap_or(false),
-    };
     let new = NewRoom {
         room_type: req.room_type,
         settings: &settings,
@@ -180,11 +162,9 @@ pub async fn create_room(state: &AppState, caller: &AuthUser, req: CreateRoom) -
         }
         Err(err) => return Err(err.into()),
     };
-    let room = state.store.room(room_id).await?.ok_or(AppError::NotFound("room"))?.to_room();
-    for (user_id, _) in &members {
-        state.broadcaster.subscribe(*user_id, room_id).await;
-    }
-    state.broadcaster.publish(ChatEvent::RoomUpdated(room.clone())).await;
+    let room = reload_room(state, room_id).await?;
+    let participant_ids = members.iter().map(|(id, _)| *id).collect();
+    state.publisher.publish(ChatEvent::RoomCreated { room: room.clone(), participant_ids }).await;
     Ok((room, true))
 }
 
@@ -192,42 +172,38 @@ pub async fn get_room(state: &AppState, caller: &AuthUser, room_id: RoomId) -> A
     Ok(RoomAccess::load(state, caller, room_id).await?.room.to_room())
 }
 
-/// The caller's rooms, most recently active first, with unread counts.
+/// The caller's rooms, most recently active first, with unread counts: three queries
+/// however many rooms (the list, their last messages, the other users of direct messages).
 pub async fn list_rooms(state: &AppState, caller: &AuthUser) -> AppResult<Vec<RoomListEntry>> {
-    let now = state.clock.now_ms();
     let rows = state.store.room_list(caller.user.id).await?;
-    let mut entries = Vec::with_capacity(rows.len());
-    for row in rows {
-        let last_message = match row.last_message_id {
-            Some(id) => state.store.message(id, caller.user.id, now).await?,
-            None => None,
-        };
-        let direct_with = if row.room.direct_key.is_some() {
-            let participants = state.store.participants(row.room.room_id).await?;
-            participants.into_iter().find(|p| p.user_id() != caller.user.id).map(|p| p.into_user())
-        } else {
-            None
-        };
-        entries.push(RoomListEntry {
-            room: row.room.to_room(),
-            unread_count: row.unread_count,
-            mention_count: row.mention_count,
-            last_message,
-            my_role: ParticipantRole::from_stored(&row.my_role),
-            direct_with,
-        });
-    }
-    Ok(entries)
+    let message_ids: Vec<i64> = rows.iter().filter_map(|row| row.last_message_id).collect();
+    let mut last_messages =
+        state.store.messages_by_ids(&message_ids, Some(caller.user.id), state.clock.now_ms()).await?;
+    let direct_ids: Vec<UserId> = rows.iter().filter_map(|row| row.direct_with_id).collect();
+    let direct_users = state.store.users_by_ids(&direct_ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let last_message = row.last_message_id.and_then(|id| {
+                let at = last_messages.iter().position(|m| m.id == id)?;
+                Some(last_messages.swap_remove(at))
+            });
+            RoomListEntry {
+                room: row.room.to_room(),
+                unread_count: row.unread_count,
+                mention_count: row.mention_count,
+                last_message,
+                my_role: row.my_role,
+                direct_with: row
+                    .direct_with_id
+                    .and_then(|id| direct_users.iter().find(|u| u.id == id).cloned()),
+            }
+        })
+        .collect())
 }
 
 pub async fn public_rooms(state: &AppState, query: PublicRoomsQuery) -> AppResult<Vec<Room>> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=PUBLIC_LIST_LIMIT_MAX).contains(&limit) {
-        return Err(AppError::validation(
-            "invalid_limit",
-            format!("limit must be 1–{PUBLIC_LIST_LIMIT_MAX}"),
-        ));
-    }
+    let limit = page_limit(query.limit, PUBLIC_LIST_LIMIT_DEFAULT, PUBLIC_LIST_LIMIT_MAX)?;
     let rows = state.store.public_rooms(query.before.unwrap_or(RoomId::MAX), limit).await?;
     Ok(rows.iter().map(|r| r.to_room()).collect())
 }
@@ -253,11 +229,57 @@ pub async fn join_room(state: &AppState, caller: &AuthUser, room_id: RoomId) -> 
         }
         let now = state.clock.now_ms();
         if state.store.add_participant(room_id, caller.user.id, ParticipantRole::Member, now).await? {
-            state.broadcaster.publish(ChatEvent::UserJoined { room_id, user: caller.user.clone() }).await;
+            state.publisher.publish(ChatEvent::UserJoined { room_id, user: caller.user.clone() }).await;
             post_system_message(state, room_id, format!("{} joined", caller.user.display_name)).await?;
         }
     }
-    Ok(state.store.room(room_id).await?.ok_or(AppError::NotFound("room"))?.to_room())
+    reload_room(state, room_id).await
+}
+
+/// What a socket gets when it opens a room.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenedRoom {
+    pub room: Room,
+    pub participants: Vec<Participant>,
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+    /// Earlier messages edited, deleted or reacted to since `since`, in their current state.
+    pub updates: Vec<Message>,
+}
+
+/// Opens a room for a socket: joins it if allowed, then answers the room, its
+/// participants and either the latest page or everything since `since`.
+pub async fn open_room(
+    state: &AppState,
+    caller: &AuthUser,
+    room_id: RoomId,
+    req: OpenRoom,
+) -> AppResult<OpenedRoom> {
+    // Joining succeeded, so the caller participates: no second access check is needed.
+    let room = join_room(state, caller, room_id).await?;
+    let participants = participants_with_presence(state, room_id).await?;
+    let now = state.clock.now_ms();
+    let viewer = Some(caller.user.id);
+    let (messages, has_more, updates) = match req.since {
+        Some(since) => {
+            let seen = resolve_cursor(state, room_id, since, "since").await?;
+            let after = PageQuery::After { after_seq: seen.seq, limit: REPLAY_LIMIT };
+            let (messages, has_more) = state.store.messages(room_id, after, viewer, now).await?;
+            let changed = PageQuery::ChangedSince {
+                up_to_seq: seen.seq,
+                since_change: seen.created_change,
+                limit: REPLAY_LIMIT,
+            };
+            let (updates, _) = state.store.messages(room_id, changed, viewer, now).await?;
+            (messages, has_more, updates)
+        }
+        None => {
+            let latest = PageQuery::Before { before_seq: i64::MAX, limit: HISTORY_LIMIT_DEFAULT };
+            let (messages, has_more) = state.store.messages(room_id, latest, viewer, now).await?;
+            (messages, has_more, Vec::new())
+        }
+    };
+    Ok(OpenedRoom { room, participants, messages, has_more, updates })
 }
 
 /// Stops being a participant.
@@ -266,7 +288,7 @@ pub async fn leave_room(state: &AppState, caller: &AuthUser, room_id: RoomId) ->
     access.require_participant()?;
     if state.store.remove_participant(room_id, caller.user.id).await? {
         post_system_message(state, room_id, format!("{} left", caller.user.display_name)).await?;
-        state.broadcaster.publish(ChatEvent::UserLeft { room_id, user: caller.user.clone() }).await;
+        state.publisher.publish(ChatEvent::UserLeft { room_id, user: caller.user.clone() }).await;
     }
     Ok(())
 }
@@ -285,10 +307,7 @@ pub async fn participants(
 }
 
 /// A room's participants with their presence, for a caller already allowed to see them.
-pub(super) async fn participants_with_presence(
-    state: &AppState,
-    room_id: RoomId,
-) -> AppResult<Vec<Participant>> {
+async fn participants_with_presence(state: &AppState, room_id: RoomId) -> AppResult<Vec<Participant>> {
     let rows = state.store.participants(room_id).await?;
     Ok(rows
         .into_iter()
@@ -317,15 +336,12 @@ pub async fn add_participants(
             format!("user_ids must list 1–{ADD_PARTICIPANTS_MAX} users"),
         ));
     }
-    let mut users = Vec::with_capacity(req.user_ids.len());
-    for id in &req.user_ids {
-        users.push(user_exists(state, *id).await?);
-    }
+    let users = load_users(state, &req.user_ids).await?;
     let now = state.clock.now_ms();
     for user in users {
         if state.store.add_participant(room_id, user.id, ParticipantRole::Member, now).await? {
             let text = format!("{} added {}", caller.user.display_name, user.display_name);
-            state.broadcaster.publish(ChatEvent::UserJoined { room_id, user }).await;
+            state.publisher.publish(ChatEvent::UserJoined { room_id, user }).await;
             post_system_message(state, room_id, text).await?;
         }
     }
@@ -345,14 +361,14 @@ pub async fn remove_participant(
     let access = RoomAccess::load(state, caller, room_id).await?;
     access.require(Permission::ManageRoom)?;
     let target = state.store.membership(room_id, user_id).await?.ok_or(AppError::NotFound("participant"))?;
-    if target.role() == ParticipantRole::Owner && !access.is_admin {
+    if target.role == ParticipantRole::Owner && !access.is_admin {
         return Err(AppError::forbidden("the room's owner cannot be removed"));
     }
-    let user = user_exists(state, user_id).await?;
+    let user = load_users(state, &[user_id]).await?.remove(0);
     if state.store.remove_participant(room_id, user_id).await? {
         let text = format!("{} removed {}", caller.user.display_name, user.display_name);
         post_system_message(state, room_id, text).await?;
-        state.broadcaster.publish(ChatEvent::UserLeft { room_id, user }).await;
+        state.publisher.publish(ChatEvent::UserLeft { room_id, user }).await;
     }
     Ok(())
 }
@@ -362,42 +378,27 @@ pub async fn update_room(
     state: &AppState,
     caller: &AuthUser,
     room_id: RoomId,
-    req: UpdateRoom,
+    req: RoomSettingsPatch,
 ) -> AppResult<Room> {
     let access = RoomAccess::load(state, caller, room_id).await?;
     access.require(Permission::ManageRoom)?;
     if req.is_empty() {
         return Err(AppError::validation("invalid_body", "nothing to change"));
     }
-    let current = access.room.settings();
-    let next = req.apply(&current)?;
-    let public_allowed = matches!(access.room.room_type(), RoomType::General | RoomType::Group);
-    if next.is_public && !public_allowed {
+    let current = &access.room.settings;
+    let next = req.apply(current)?;
+    if next.is_public && !access.room.room_type.may_be_public() {
         return Err(AppError::validation("invalid_field", "this kind of room cannot be public"));
     }
-    if next == current {
+    if next == *current {
         return Ok(access.room.to_room());
     }
     state.store.update_room_settings(room_id, &next).await?;
-    let changed: Vec<&str> = [
-        ("name", next.name != current.name),
-        ("description", next.description != current.description),
-        ("visibility", next.is_public != current.is_public),
-        ("files", next.allow_files != current.allow_files),
-        ("voice", next.allow_voice != current.allow_voice),
-        ("moderation", next.moderation_enabled != current.moderation_enabled),
-    ]
-    .into_iter()
-    .filter_map(|(what, differs)| differs.then_some(what))
-    .collect();
-    post_system_message(
-        state,
-        room_id,
-        format!("{} changed the room's {}", caller.user.display_name, changed.join(", ")),
-    )
-    .await?;
-    let room = state.store.room(room_id).await?.ok_or(AppError::NotFound("room"))?.to_room();
-    state.broadcaster.publish(ChatEvent::RoomUpdated(room.clone())).await;
+    let changed = current.changed_fields(&next).join(", ").replace('_', " ");
+    let text = format!("{} changed the room's settings: {changed}", caller.user.display_name);
+    post_system_message(state, room_id, text).await?;
+    let room = reload_room(state, room_id).await?;
+    state.publisher.publish(ChatEvent::RoomUpdated(room.clone())).await;
     Ok(room)
 }
 
@@ -406,8 +407,9 @@ pub async fn mark_read(
     state: &AppState,
     caller: &AuthUser,
     room_id: RoomId,
-    message_id: MessageId,
+    req: MarkRead,
 ) -> AppResult<ReadState> {
+    let message_id = req.message_id;
     let access = RoomAccess::load(state, caller, room_id).await?;
     access.require_participant()?;
     let facts = state.store.message_facts(message_id).await?.ok_or(AppError::NotFound("message"))?;
@@ -419,7 +421,7 @@ pub async fn mark_read(
     let last_read =
         state.store.membership(room_id, caller.user.id).await?.and_then(|m| m.last_read_message_id);
     let read = ReadState { room_id, last_read_message_id: last_read, unread_count, mention_count };
-    state.broadcaster.publish(ChatEvent::RoomRead { user_id: caller.user.id, state: read.clone() }).await;
+    state.publisher.publish(ChatEvent::RoomRead { user_id: caller.user.id, state: read.clone() }).await;
     Ok(read)
 }
 
@@ -431,7 +433,7 @@ pub async fn set_preferences(
 ) -> AppResult<Preferences> {
     let access = RoomAccess::load(state, caller, room_id).await?;
     let membership = access.require_participant()?;
-    let notifications = req.notifications.unwrap_or(membership.notifications());
+    let notifications = req.notifications.unwrap_or(membership.notifications);
     let sound = req.sound.unwrap_or(membership.sound);
     state.store.set_preferences(room_id, caller.user.id, notifications, sound).await?;
     Ok(Preferences { room_id, notifications, sound })

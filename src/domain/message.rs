@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::room::RoomId;
-use super::trimmed_text;
 use super::user::User;
+use super::user::UserId;
+use super::{text_enum, trimmed_text};
 use crate::clock::{Millis, parse_rfc3339};
 use crate::error::AppError;
 
@@ -20,44 +21,16 @@ pub const POLL_OPTIONS_MAX: usize = 10;
 /// Mentions resolved per message; more `@names` than this are left as plain text.
 pub const MENTIONS_MAX: usize = 50;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageType {
-    Text,
-    Image,
-    File,
-    Audio,
-    Video,
-    System,
-    Poll,
-    EventUpdate,
-}
-
-impl MessageType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MessageType::Text => "text",
-            MessageType::Image => "image",
-            MessageType::File => "file",
-            MessageType::Audio => "audio",
-            MessageType::Video => "video",
-            MessageType::System => "system",
-            MessageType::Poll => "poll",
-            MessageType::EventUpdate => "event_update",
-        }
-    }
-
-    pub fn from_stored(text: &str) -> MessageType {
-        match text {
-            "image" => MessageType::Image,
-            "file" => MessageType::File,
-            "audio" => MessageType::Audio,
-            "video" => MessageType::Video,
-            "system" => MessageType::System,
-            "poll" => MessageType::Poll,
-            "event_update" => MessageType::EventUpdate,
-            _ => MessageType::Text,
-        }
+text_enum! {
+    pub enum MessageType {
+        Text = "text",
+        Image = "image",
+        File = "file",
+        Audio = "audio",
+        Video = "video",
+        System = "system",
+        Poll = "poll",
+        EventUpdate = "event_update",
     }
 }
 
@@ -162,6 +135,54 @@ pub struct SendMessage {
     /// Makes retries idempotent: a second send with the same id returns the first message.
     pub client_id: Option<String>,
     pub poll: Option<PollRequest>,
+}
+
+/// `PUT /api/chat/messages/{id}/edit` body (`edit_chat_message` adds `message_id`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EditMessage {
+    pub content: String,
+}
+
+/// `POST|DELETE /api/chat/messages/{id}/react` body (the socket events add `message_id`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct React {
+    /// A single emoji, e.g. `👍`.
+    pub emoji: String,
+}
+
+/// `POST /api/chat/messages/{id}/vote` body (`vote_poll` adds `message_id`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Vote {
+    /// Zero-based option indexes; exactly one unless the poll allows several.
+    pub options: Vec<i64>,
+}
+
+/// What `delete_chat_message` takes beside `message_id`.
+pub type DeleteMessage = super::NoBody;
+
+/// A deleted message's place: the answer to a delete and the `message_deleted` payload.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Deleted {
+    pub id: MessageId,
+    pub room_id: RoomId,
+}
+
+/// Reactions of one message after a change.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReactionUpdate {
+    pub message_id: MessageId,
+    pub room_id: RoomId,
+    pub emoji: String,
+    pub user_id: UserId,
+    pub reactions: Vec<ReactionCount>,
+}
+
+/// A poll's results after a vote.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PollUpdate {
+    pub message_id: MessageId,
+    pub room_id: RoomId,
+    pub poll: Poll,
 }
 
 /// A poll ready to store.

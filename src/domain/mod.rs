@@ -1,12 +1,17 @@
-//! Plain types and pure rules: what a valid username, password or event is.
+//! Plain types and pure rules: what a valid username, password, room or message is.
 //!
 //! Nothing here touches the database, HTTP or Socket.IO, so every rule is unit-tested
-//! directly and shared by REST, Socket.IO and the admin commands.
+//! directly and shared by REST, Socket.IO and the admin commands. Request bodies live
+//! here too: a Socket.IO payload is the REST body plus the ids the REST path carries.
 
-pub mod event;
+pub mod calendar;
 pub mod message;
+pub mod notification;
 pub mod room;
 pub mod user;
+
+use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::error::AppError;
 
@@ -21,4 +26,107 @@ pub fn trimmed_text(field: &str, text: &str, min: usize, max: usize) -> Result<S
         ));
     }
     Ok(trimmed.to_owned())
+}
+
+/// A list's page size: `requested`, or `default` when absent; 1–`max`, else 422.
+pub fn page_limit(requested: Option<i64>, default: i64, max: i64) -> Result<i64, AppError> {
+    let limit = requested.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(AppError::validation("invalid_limit", format!("limit must be 1–{max}")))
+    }
+}
+
+/// A stored text value that names no variant of its type: the database holds something
+/// this build does not know, which is a bug to hear about, not a value to guess.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown stored {kind} {value:?}")]
+pub struct UnknownValue {
+    pub kind: &'static str,
+    pub value: String,
+}
+
+/// Declares a closed set of names stored as text: serde in its stored spelling, the
+/// OpenAPI enum, `as_str`, and a database decoding that fails loudly on anything else.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::domain::UnknownValue;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err($crate::domain::UnknownValue { kind: stringify!($name), value: text.to_owned() }),
+                }
+            }
+        }
+
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
+        where
+            String: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <String as sqlx::Type<DB>>::type_info()
+            }
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <String as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
+        where
+            String: sqlx::Decode<'r, DB>,
+        {
+            fn decode(value: DB::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <String as sqlx::Decode<'r, DB>>::decode(value)?;
+                Ok(text.parse::<$name>()?)
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+/// An empty request body (a socket event whose REST twin has no body).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct NoBody {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_limit_defaults_and_bounds() {
+        assert_eq!(page_limit(None, 50, 100).unwrap(), 50);
+        assert_eq!(page_limit(Some(100), 50, 100).unwrap(), 100);
+        for bad in [0, -1, 101] {
+            assert_eq!(page_limit(Some(bad), 50, 100).unwrap_err().code(), "invalid_limit");
+        }
+    }
+
+    #[test]
+    fn stored_names_round_trip_and_unknown_ones_fail() {
+        use room::RoomType;
+        for t in RoomType::ALL {
+            assert_eq!(t.as_str().parse::<RoomType>().unwrap(), *t);
+        }
+        let err = "lounge".parse::<RoomType>().unwrap_err();
+        assert_eq!(err.to_string(), "unknown stored RoomType \"lounge\"");
+    }
 }

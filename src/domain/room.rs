@@ -1,10 +1,17 @@
 //! Rooms: types, participant roles, moderator permissions and room settings (SPEC §3).
+//!
+//! [`RoomSettings`] is the one list of what an owner can set on a room: the API shape
+//! (flattened into [`Room`]), the stored row (flattened into the store's room row), the
+//! create defaults and the `PATCH` body ([`RoomSettingsPatch`]) all derive from it.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use super::message::MessageId;
 use super::trimmed_text;
 use super::user::{User, UserId};
+use super::{NoBody, text_enum};
 use crate::error::AppError;
 
 pub type RoomId = i64;
@@ -14,66 +21,33 @@ pub const DESCRIPTION_MAX: usize = 1000;
 /// Users that can be added in one request.
 pub const ADD_PARTICIPANTS_MAX: usize = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RoomType {
-    Event,
-    Private,
-    Group,
-    Support,
-    General,
+text_enum! {
+    pub enum RoomType {
+        Event = "event",
+        Private = "private",
+        Group = "group",
+        Support = "support",
+        General = "general",
+    }
 }
 
 impl RoomType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RoomType::Event => "event",
-            RoomType::Private => "private",
-            RoomType::Group => "group",
-            RoomType::Support => "support",
-            RoomType::General => "general",
-        }
-    }
-
-    pub fn from_stored(text: &str) -> RoomType {
-        match text {
-            "event" => RoomType::Event,
-            "private" => RoomType::Private,
-            "group" => RoomType::Group,
-            "support" => RoomType::Support,
-            _ => RoomType::General,
-        }
-    }
-
     /// Whether rooms of this type are public unless the creator says otherwise.
     pub fn public_by_default(self) -> bool {
         matches!(self, RoomType::General)
     }
-}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ParticipantRole {
-    Owner,
-    Moderator,
-    Member,
-}
-
-impl ParticipantRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ParticipantRole::Owner => "owner",
-            ParticipantRole::Moderator => "moderator",
-            ParticipantRole::Member => "member",
-        }
+    /// Whether rooms of this type may be public at all.
+    pub fn may_be_public(self) -> bool {
+        matches!(self, RoomType::General | RoomType::Group)
     }
+}
 
-    pub fn from_stored(text: &str) -> ParticipantRole {
-        match text {
-            "owner" => ParticipantRole::Owner,
-            "moderator" => ParticipantRole::Moderator,
-            _ => ParticipantRole::Member,
-        }
+text_enum! {
+    pub enum ParticipantRole {
+        Owner = "owner",
+        Moderator = "moderator",
+        Member = "member",
     }
 }
 
@@ -102,31 +76,117 @@ pub fn holds(role: Option<ParticipantRole>, is_admin: bool, permission: Permissi
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum NotificationLevel {
-    All,
-    Mentions,
-    None,
+text_enum! {
+    pub enum NotificationLevel {
+        All = "all",
+        Mentions = "mentions",
+        None = "none",
+    }
 }
 
-impl NotificationLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationLevel::All => "all",
-            NotificationLevel::Mentions => "mentions",
-            NotificationLevel::None => "none",
+/// What an owner or moderator sets on a room; the only list of room settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct RoomSettings {
+    /// 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    /// Up to 1000 characters.
+    #[schema(max_length = 1000)]
+    pub description: String,
+    pub is_public: bool,
+    pub allow_files: bool,
+    pub allow_voice: bool,
+    /// Turns on the content filter and flood control.
+    pub moderation_enabled: bool,
+}
+
+impl RoomSettings {
+    /// The defaults of a new room called `name`: private, files and voice allowed,
+    /// moderation off.
+    pub fn new(name: String) -> RoomSettings {
+        RoomSettings {
+            name,
+            description: String::new(),
+            is_public: false,
+            allow_files: true,
+            allow_voice: true,
+            moderation_enabled: false,
         }
     }
 
-    pub fn from_stored(text: &str) -> NotificationLevel {
-        match text {
-            "mentions" => NotificationLevel::Mentions,
-            "none" => NotificationLevel::None,
-            _ => NotificationLevel::All,
+    /// Trims and checks the free-text settings.
+    pub fn validated(self) -> Result<RoomSettings, AppError> {
+        Ok(RoomSettings {
+            name: validate_name(&self.name)?,
+            description: validate_description(&self.description)?,
+            ..self
+        })
+    }
+
+    fn to_map(&self) -> Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        }
+    }
+
+    /// The names of the settings that differ between `self` and `other`.
+    pub fn changed_fields(&self, other: &RoomSettings) -> Vec<String> {
+        let (a, b) = (self.to_map(), other.to_map());
+        a.into_iter().filter(|(key, value)| b.get(key) != Some(value)).map(|(key, _)| key).collect()
+    }
+}
+
+/// Some of the [`RoomSettings`]: the `PATCH /api/chat/rooms/{id}` body, and the settings
+/// part of a create body. Keys that are not settings are ignored; `null` means "unchanged".
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct RoomSettingsPatch(Map<String, Value>);
+
+impl RoomSettingsPatch {
+    /// `current` with this patch applied and validated; errors name the offending field.
+    pub fn apply(&self, current: &RoomSettings) -> Result<RoomSettings, AppError> {
+        let mut merged = current.to_map();
+        for (key, value) in &self.0 {
+            if merged.contains_key(key) && !value.is_null() {
+                merged.insert(key.clone(), value.clone());
+            }
+        }
+        let next: RoomSettings = serde_json::from_value(Value::Object(merged))
+            .map_err(|err| AppError::validation("invalid_field", format!("invalid setting: {err}")))?;
+        next.validated()
+    }
+
+    /// Whether the patch names no setting at all.
+    pub fn is_empty(&self) -> bool {
+        let known = RoomSettings::new(String::new()).to_map();
+        !self.0.iter().any(|(key, value)| known.contains_key(key) && !value.is_null())
+    }
+
+    /// The name the patch sets, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.0.get("name").and_then(Value::as_str)
+    }
+}
+
+impl utoipa::PartialSchema for RoomSettingsPatch {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::Schema;
+        // The settings' own schema with nothing required: the one list, documented once.
+        match <RoomSettings as utoipa::PartialSchema>::schema() {
+            RefOr::T(Schema::Object(mut object)) => {
+                object.required.clear();
+                object.description =
+                    Some("Any of the room settings; absent or null ones stay unchanged.".into());
+                RefOr::T(Schema::Object(object))
+            }
+            other => other,
         }
     }
 }
+
+impl ToSchema for RoomSettingsPatch {}
 
 /// A room as clients see it (SPEC §10).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -134,12 +194,8 @@ pub struct Room {
     pub id: RoomId,
     #[serde(rename = "type")]
     pub room_type: RoomType,
-    pub name: String,
-    pub description: String,
-    pub is_public: bool,
-    pub allow_files: bool,
-    pub allow_voice: bool,
-    pub moderation_enabled: bool,
+    #[serde(flatten)]
+    pub settings: RoomSettings,
     pub event_id: Option<i64>,
     pub created_by: Option<UserId>,
     pub created_at: String,
@@ -166,44 +222,49 @@ pub struct Participant {
     pub presence: Presence,
 }
 
-/// `POST /api/chat/rooms` body.
+/// `POST /api/chat/rooms` body: a type, the settings to start with (any of
+/// [`RoomSettings`]; `name` is required except for direct messages and support rooms),
+/// an optional event and the first participants.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateRoom {
-    /// 1–100 characters; optional for direct messages and support rooms.
-    pub name: Option<String>,
     #[serde(rename = "type")]
     pub room_type: RoomType,
-    pub description: Option<String>,
-    pub is_public: Option<bool>,
-    pub allow_files: Option<bool>,
-    pub allow_voice: Option<bool>,
-    pub moderation_enabled: Option<bool>,
     pub event_id: Option<i64>,
     /// Users to add. A `private` room with exactly one other user is a direct message.
     pub participant_ids: Option<Vec<UserId>>,
+    #[serde(flatten)]
+    pub settings: RoomSettingsPatch,
 }
 
-/// `PATCH /api/chat/rooms/{id}` body: only the given fields change.
+/// `POST /api/chat/rooms/{id}/participants` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AddParticipants {
+    pub user_ids: Vec<UserId>,
+}
+
+/// `PUT /api/chat/rooms/{id}/preferences` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdatePreferences {
+    pub notifications: Option<NotificationLevel>,
+    pub sound: Option<bool>,
+}
+
+/// `POST /api/chat/rooms/{id}/read` body (`mark_read` adds `room_id`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MarkRead {
+    /// The newest message the user has seen.
+    pub message_id: MessageId,
+}
+
+/// What `join_chat_room` takes beside `room_id`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-pub struct UpdateRoom {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub is_public: Option<bool>,
-    pub allow_files: Option<bool>,
-    pub allow_voice: Option<bool>,
-    pub moderation_enabled: Option<bool>,
+pub struct OpenRoom {
+    /// The last message the client saw: everything newer is replayed.
+    pub since: Option<MessageId>,
 }
 
-/// Settings as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomSettings {
-    pub name: String,
-    pub description: String,
-    pub is_public: bool,
-    pub allow_files: bool,
-    pub allow_voice: bool,
-    pub moderation_enabled: bool,
-}
+/// What `leave_chat_room` takes beside `room_id`.
+pub type LeaveRoom = NoBody;
 
 pub fn validate_name(name: &str) -> Result<String, AppError> {
     trimmed_text("name", name, 1, NAME_MAX)
@@ -211,39 +272,6 @@ pub fn validate_name(name: &str) -> Result<String, AppError> {
 
 pub fn validate_description(description: &str) -> Result<String, AppError> {
     trimmed_text("description", description, 0, DESCRIPTION_MAX)
-}
-
-impl UpdateRoom {
-    /// `current` with this update applied; errors name the offending field.
-    pub fn apply(&self, current: &RoomSettings) -> Result<RoomSettings, AppError> {
-        Ok(RoomSettings {
-            name: self
-                .name
-                .as_deref()
-                .map(validate_name)
-                .transpose()?
-                .unwrap_or_else(|| current.name.clone()),
-            description: self
-                .description
-                .as_deref()
-                .map(validate_description)
-                .transpose()?
-                .unwrap_or_else(|| current.description.clone()),
-            is_public: self.is_public.unwrap_or(current.is_public),
-            allow_files: self.allow_files.unwrap_or(current.allow_files),
-            allow_voice: self.allow_voice.unwrap_or(current.allow_voice),
-            moderation_enabled: self.moderation_enabled.unwrap_or(current.moderation_enabled),
-        })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.name.is_none()
-            && self.description.is_none()
-            && self.is_public.is_none()
-            && self.allow_files.is_none()
-            && self.allow_voice.is_none()
-            && self.moderation_enabled.is_none()
-    }
 }
 
 /// The key that makes a direct message unique per pair of users.
@@ -254,6 +282,7 @@ pub fn direct_key(a: UserId, b: UserId) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn owners_and_admins_hold_everything_members_nothing() {
@@ -273,23 +302,33 @@ mod tests {
         assert_eq!(direct_key(3, 7), "3:7");
     }
 
+    fn patch(value: Value) -> RoomSettingsPatch {
+        serde_json::from_value(value).unwrap()
+    }
+
     #[test]
-    fn update_changes_only_given_fields_and_validates() {
-        let current = RoomSettings {
-            name: "Lobby".into(),
-            description: String::new(),
-            is_public: true,
-            allow_files: true,
-            allow_voice: true,
-            moderation_enabled: false,
-        };
-        let update =
-            UpdateRoom { name: Some("  Hall ".into()), allow_files: Some(false), ..Default::default() };
-        let next = update.apply(&current).unwrap();
+    fn patch_changes_only_given_fields_and_validates() {
+        let current = RoomSettings { is_public: true, ..RoomSettings::new("Lobby".into()) };
+        let next = patch(json!({"name": "  Hall ", "allow_files": false, "description": null, "color": 1}))
+            .apply(&current)
+            .unwrap();
         assert_eq!(next.name, "Hall");
-        assert!(!next.allow_files && next.is_public);
-        let bad = UpdateRoom { name: Some(" ".into()), ..Default::default() };
-        assert_eq!(bad.apply(&current).unwrap_err().code(), "invalid_field");
-        assert!(UpdateRoom::default().is_empty());
+        assert!(!next.allow_files && next.is_public && next.description.is_empty());
+        assert_eq!(current.changed_fields(&next), ["allow_files", "name"]);
+        assert_eq!(patch(json!({"name": " "})).apply(&current).unwrap_err().code(), "invalid_field");
+        assert_eq!(patch(json!({"is_public": "yes"})).apply(&current).unwrap_err().code(), "invalid_field");
+        assert!(patch(json!({})).is_empty());
+        assert!(patch(json!({"color": 1, "name": null})).is_empty());
+        assert!(!patch(json!({"allow_voice": false})).is_empty());
+    }
+
+    #[test]
+    fn patch_schema_is_the_settings_schema_with_nothing_required() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(RoomSettingsPatch::schema()).unwrap();
+        let full = serde_json::to_value(<RoomSettings as PartialSchema>::schema()).unwrap();
+        assert_eq!(schema["properties"], full["properties"]);
+        assert!(full["required"].as_array().is_some_and(|r| r.len() == 6), "{full}");
+        assert!(schema.get("required").is_none_or(|r| r.as_array().is_some_and(Vec::is_empty)), "{schema}");
     }
 }

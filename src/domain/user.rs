@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::trimmed_text;
+use super::{text_enum, trimmed_text};
 use crate::error::AppError;
 
 pub type UserId = i64;
@@ -16,24 +16,11 @@ pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX_BYTES: usize = 1024;
 pub const DISPLAY_NAME_MAX: usize = 64;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    User,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Reads a stored role; anything unknown is the least privileged one.
-    pub fn from_stored(text: &str) -> Role {
-        if text == "admin" { Role::Admin } else { Role::User }
+text_enum! {
+    /// `admin`s are support staff: they may read and moderate any room.
+    pub enum Role {
+        User = "user",
+        Admin = "admin",
     }
 }
 

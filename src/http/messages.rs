@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -11,8 +11,9 @@ use utoipa_axum::routes;
 use super::extract::{Json, Path, Query};
 use crate::auth::AuthUser;
 use crate::chat::messages::{self, HistoryQuery, MessagePage};
-use crate::chat::publish::{PollUpdate, ReactionUpdate};
-use crate::domain::message::{Message, MessageId, SendMessage};
+use crate::domain::message::{
+    Deleted, EditMessage, Message, MessageId, PollUpdate, React, ReactionUpdate, SendMessage, Vote,
+};
 use crate::domain::room::RoomId;
 use crate::error::{AppResult, ErrorBody};
 use crate::state::AppState;
@@ -25,32 +26,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_message))
         .routes(routes!(add_reaction, remove_reaction))
         .routes(routes!(vote))
-}
-
-/// `PUT /api/chat/messages/{id}/edit` body.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct EditMessage {
-    pub content: String,
-}
-
-/// `POST|DELETE /api/chat/messages/{id}/react` body.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct React {
-    /// A single emoji, e.g. `👍`.
-    pub emoji: String,
-}
-
-/// `POST /api/chat/messages/{id}/vote` body.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct Vote {
-    /// Zero-based option indexes; exactly one unless the poll allows several.
-    pub options: Vec<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Deleted {
-    pub id: MessageId,
-    pub room_id: RoomId,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -131,7 +106,7 @@ async fn edit_message(
     Path(message_id): Path<MessageId>,
     Json(req): Json<EditMessage>,
 ) -> AppResult<axum::Json<Message>> {
-    Ok(axum::Json(messages::edit_message(&state, &auth, message_id, &req.content).await?))
+    Ok(axum::Json(messages::edit_message(&state, &auth, message_id, req).await?))
 }
 
 /// # `DELETE /api/chat/messages/{id}/delete`
@@ -146,8 +121,7 @@ async fn delete_message(
     auth: AuthUser,
     Path(message_id): Path<MessageId>,
 ) -> AppResult<axum::Json<Deleted>> {
-    let (id, room_id) = messages::delete_message(&state, &auth, message_id).await?;
-    Ok(axum::Json(Deleted { id, room_id }))
+    Ok(axum::Json(messages::delete_message(&state, &auth, message_id).await?))
 }
 
 /// # `POST /api/chat/messages/{id}/react`
@@ -160,7 +134,7 @@ async fn add_reaction(
     Path(message_id): Path<MessageId>,
     Json(req): Json<React>,
 ) -> AppResult<axum::Json<ReactionUpdate>> {
-    Ok(axum::Json(messages::set_reaction(&state, &auth, message_id, &req.emoji, true).await?))
+    Ok(axum::Json(messages::set_reaction(&state, &auth, message_id, req, true).await?))
 }
 
 /// # `DELETE /api/chat/messages/{id}/react`
@@ -173,7 +147,7 @@ async fn remove_reaction(
     Path(message_id): Path<MessageId>,
     Json(req): Json<React>,
 ) -> AppResult<axum::Json<ReactionUpdate>> {
-    Ok(axum::Json(messages::set_reaction(&state, &auth, message_id, &req.emoji, false).await?))
+    Ok(axum::Json(messages::set_reaction(&state, &auth, message_id, req, false).await?))
 }
 
 /// # `POST /api/chat/messages/{id}/vote`
@@ -192,5 +166,5 @@ async fn vote(
     Path(message_id): Path<MessageId>,
     Json(req): Json<Vote>,
 ) -> AppResult<axum::Json<PollUpdate>> {
-    Ok(axum::Json(messages::vote(&state, &auth, message_id, &req.options).await?))
+    Ok(axum::Json(messages::vote(&state, &auth, message_id, req).await?))
 }

@@ -2,7 +2,7 @@
 //! the cross-origin guard, body limits, metrics and request logs.
 
 mod auth;
-mod events;
+mod calendar;
 pub mod extract;
 mod messages;
 mod notifications;
@@ -61,7 +61,7 @@ impl Modify for SecurityAddon {
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
-        .merge(events::router())
+        .merge(calendar::router())
         .merge(rooms::router())
         .merge(messages::router())
         .merge(notifications::router())

@@ -8,7 +8,8 @@ use utoipa_axum::routes;
 
 use super::extract::{Json, Query};
 use crate::auth::AuthUser;
-use crate::chat::notifications::{self, MarkNotificationsRead, MarkedRead, Notification, NotificationsQuery};
+use crate::chat::notifications::{self, MarkNotificationsRead, MarkedRead, NotificationsQuery};
+use crate::domain::notification::Notification;
 use crate::error::{AppResult, ErrorBody};
 use crate::state::AppState;
 

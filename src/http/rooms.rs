@@ -3,19 +3,18 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Json, Path, Query};
 use crate::auth::AuthUser;
-use crate::chat::publish::ReadState;
-use crate::chat::rooms::{
-    self, AddParticipants, Preferences, PublicRoomsQuery, RoomListEntry, UpdatePreferences,
+use crate::chat::rooms::{self, Preferences, PublicRoomsQuery, RoomListEntry};
+use crate::domain::notification::ReadState;
+use crate::domain::room::{
+    AddParticipants, CreateRoom, MarkRead, Participant, Room, RoomId, RoomSettingsPatch, UpdatePreferences,
 };
-use crate::domain::message::MessageId;
-use crate::domain::room::{CreateRoom, Participant, Room, RoomId, UpdateRoom};
 use crate::domain::user::UserId;
 use crate::error::{AppResult, ErrorBody};
 use crate::state::AppState;
@@ -47,13 +46,6 @@ pub struct Rooms {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Participants {
     pub participants: Vec<Participant>,
-}
-
-/// `POST /api/chat/rooms/{id}/read` body.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct MarkRead {
-    /// The newest message the user has seen.
-    pub message_id: MessageId,
 }
 
 /// # `GET /api/chat/rooms`
@@ -117,13 +109,13 @@ async fn get_room(
 /// Changes settings (owner, moderators, admins); the room is told with a system message
 /// and `room_updated`.
 #[utoipa::path(patch, path = "/api/chat/rooms/{id}", tag = "rooms", params(("id" = i64, Path)),
-    request_body = UpdateRoom, security(("bearer" = []), ("cookie" = [])),
+    request_body = RoomSettingsPatch, security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, body = Room), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_room(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(room_id): Path<RoomId>,
-    Json(req): Json<UpdateRoom>,
+    Json(req): Json<RoomSettingsPatch>,
 ) -> AppResult<axum::Json<Room>> {
     Ok(axum::Json(rooms::update_room(&state, &auth, room_id, req).await?))
 }
@@ -213,7 +205,7 @@ async fn mark_read(
     Path(room_id): Path<RoomId>,
     Json(req): Json<MarkRead>,
 ) -> AppResult<axum::Json<ReadState>> {
-    Ok(axum::Json(rooms::mark_read(&state, &auth, room_id, req.message_id).await?))
+    Ok(axum::Json(rooms::mark_read(&state, &auth, room_id, req).await?))
 }
 
 /// # `PUT /api/chat/rooms/{id}/preferences`

@@ -1,22 +1,28 @@
-//! The one place where a [`ChatEvent`] becomes Socket.IO: event name, payload, audience.
+//! The Socket.IO [`Publisher`]: the one place where a [`ChatEvent`] becomes an event name,
+//! a payload and a set of sockets.
 //!
-//! Socket.IO rooms: `room:<id>` holds the sockets of a chat room's participants,
-//! `user:<id>` every socket of one user. Each payload is serialized once per broadcast,
-//! however many sockets receive it. Broadcasting never fails a request: the change is
-//! already stored, and clients catch up with `join_chat_room {since}`.
+//! Socket.IO rooms: `room:<id>` holds the sockets following a chat room, `user:<id>`
+//! every socket of one user. Each payload is serialized once per broadcast, however many
+//! sockets receive it. Subscription changes go through `io.to(user room)`, which reaches
+//! every socket of the user.
 
 use serde::Serialize;
 use serde_json::json;
 use socketioxide::SocketIo;
+use socketioxide::operators::BroadcastOperators;
 
-use super::user_room;
-use crate::chat::publish::ChatEvent;
+use crate::chat::publish::{Audience, ChatEvent, Publisher, Publishing, Subscription};
 use crate::domain::room::RoomId;
 use crate::domain::user::UserId;
 
 /// Socket.IO room for the sockets following a chat room.
 pub fn chat_room(room_id: RoomId) -> String {
     format!("room:{room_id}")
+}
+
+/// Socket.IO room for all sockets of one user.
+pub fn user_room(user_id: UserId) -> String {
+    format!("user:{user_id}")
 }
 
 #[derive(Clone)]
@@ -29,63 +35,69 @@ impl Broadcaster {
         Broadcaster { io }
     }
 
-    async fn emit<T: Serialize + ?Sized>(&self, audience: String, event: &'static str, payload: &T) {
-        if let Err(err) = self.io.to(audience).emit(event, payload).await {
-            tracing::warn!(event, error = %err, "broadcast failed");
+    fn to(&self, audience: Audience) -> BroadcastOperators {
+        match audience {
+            Audience::Room(room_id) => self.io.to(chat_room(room_id)),
+            Audience::RoomExcept { room_id, except } => {
+                self.io.to(chat_room(room_id)).except(user_room(except))
+            }
+            Audience::User(user_id) => self.io.to(user_room(user_id)),
+            Audience::Rooms(room_ids) => self.io.to(room_ids.into_iter().map(chat_room).collect::<Vec<_>>()),
         }
     }
 
-    /// Makes every socket of `user_id` follow the chat room.
-    pub async fn subscribe(&self, user_id: UserId, room_id: RoomId) {
-        if let Err(err) = self.io.to(user_room(user_id)).join(chat_room(room_id)).await {
-            tracing::warn!(user_id, room_id, error = %err, "could not subscribe sockets");
+    async fn follow(&self, room_id: RoomId, user_ids: &[UserId]) {
+        let users: Vec<String> = user_ids.iter().copied().map(user_room).collect();
+        if let Err(err) = self.io.to(users).join(chat_room(room_id)).await {
+            tracing::warn!(room_id, error = %err, "could not subscribe sockets");
         }
     }
 
-    async fn unsubscribe(&self, user_id: UserId, room_id: RoomId) {
+    async fn unfollow(&self, room_id: RoomId, user_id: UserId) {
         if let Err(err) = self.io.to(user_room(user_id)).leave(chat_room(room_id)).await {
             tracing::warn!(user_id, room_id, error = %err, "could not unsubscribe sockets");
         }
     }
 
-    pub async fn publish(&self, event: ChatEvent) {
-        match event {
-            ChatEvent::MessageCreated(message) => {
-                self.emit(chat_room(message.room_id), "new_chat_message", &message).await
-            }
-            ChatEvent::MessageEdited(message) => {
-                self.emit(chat_room(message.room_id), "message_edited", &message).await
-            }
-            ChatEvent::MessageDeleted { id, room_id } => {
-                self.emit(chat_room(room_id), "message_deleted", &json!({"id": id, "room_id": room_id})).await
-            }
-            ChatEvent::ReactionAdded(update) => {
-                self.emit(chat_room(update.room_id), "message_reaction_added", &update).await
-            }
-            ChatEvent::ReactionRemoved(update) => {
-                self.emit(chat_room(update.room_id), "message_reaction_removed", &update).await
-            }
-            ChatEvent::PollUpdated(update) => {
-                self.emit(chat_room(update.room_id), "poll_updated", &update).await
+    async fn deliver(&self, event: ChatEvent) {
+        let subscription = event.subscription();
+        if let Some(Subscription::Follow { room_id, user_ids }) = &subscription {
+            self.follow(*room_id, user_ids).await;
+        }
+        let to = self.to(event.audience());
+        match &event {
+            ChatEvent::MessageCreated(message) => emit(to, "new_chat_message", message).await,
+            ChatEvent::MessageEdited(message) => emit(to, "message_edited", message).await,
+            ChatEvent::MessageDeleted(deleted) => emit(to, "message_deleted", deleted).await,
+            ChatEvent::ReactionAdded(update) => emit(to, "message_reaction_added", update).await,
+            ChatEvent::ReactionRemoved(update) => emit(to, "message_reaction_removed", update).await,
+            ChatEvent::PollUpdated(update) => emit(to, "poll_updated", update).await,
+            ChatEvent::RoomCreated { room, .. } | ChatEvent::RoomUpdated(room) => {
+                emit(to, "room_updated", room).await
             }
             ChatEvent::UserJoined { room_id, user } => {
-                self.subscribe(user.id, room_id).await;
-                self.emit(chat_room(room_id), "user_joined_chat", &json!({"room_id": room_id, "user": user}))
-                    .await
+                emit(to, "user_joined_chat", &json!({"room_id": room_id, "user": user})).await
             }
             ChatEvent::UserLeft { room_id, user } => {
-                // Sent while the leaver's sockets still follow the room, so they learn it too.
-                self.emit(chat_room(room_id), "user_left_chat", &json!({"room_id": room_id, "user": user}))
-                    .await;
-                self.unsubscribe(user.id, room_id).await;
+                emit(to, "user_left_chat", &json!({"room_id": room_id, "user": user})).await
             }
-            ChatEvent::RoomUpdated(room) => self.emit(chat_room(room.id), "room_updated", &room).await,
-            ChatEvent::RoomRead { user_id, state } => {
-                self.emit(user_room(user_id), "room_read", &state).await
-            }
-            ChatEvent::Notification { user_id, notification } => {
-                self.emit(user_room(user_id), "notification", &notification).await
-            }
+            ChatEvent::RoomRead { state, .. } => emit(to, "room_read", state).await,
+            ChatEvent::Notification { notification, .. } => emit(to, "notification", notification).await,
         }
+        if let Some(Subscription::Unfollow { room_id, user_id }) = subscription {
+            self.unfollow(room_id, user_id).await;
+        }
+    }
+}
+
+async fn emit<T: Serialize + ?Sized>(to: BroadcastOperators, event: &'static str, payload: &T) {
+    if let Err(err) = to.emit(event, payload).await {
+        tracing::warn!(event, error = %err, "broadcast failed");
+    }
+}
+
+impl Publisher for Broadcaster {
+    fn publish(&self, event: ChatEvent) -> Publishing<'_> {
+        Box::pin(self.deliver(event))
     }
 }

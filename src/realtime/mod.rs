@@ -1,4 +1,6 @@
-//! Socket.IO (protocol v5) on `/socket.io/`: handshake authentication and per-user rooms.
+//! Socket.IO (protocol v5) on `/socket.io/`: handshake authentication, per-user rooms,
+//! the operation table ([`operations`]), per-socket ordering ([`queue`]) and the
+//! publisher that turns chat events into broadcasts ([`broadcast`]).
 //!
 //! A socket authenticates with `auth: {token}`, `Authorization: Bearer …` or the session
 //! cookie (only from our own origin, like any cookie-authenticated request); anything
@@ -6,7 +8,8 @@
 //! `user:<id>`, the room that reaches all of one user's tabs and devices.
 
 pub mod broadcast;
-mod handlers;
+pub mod operations;
+mod queue;
 
 use std::time::Duration;
 
@@ -20,6 +23,8 @@ use crate::auth::accounts::{self, AuthUser};
 use crate::auth::credentials::{TokenSource, cookie_origin_allowed, token_from_headers};
 use crate::error::AppError;
 use crate::state::AppState;
+
+use broadcast::{chat_room, user_room};
 
 /// Read buffer per WebSocket: far below tungstenite's 128 KiB default, because idle
 /// connections are the common case and chat frames are small.
@@ -57,11 +62,6 @@ pub async fn detach_request_buffers(mut request: axum::extract::Request) -> axum
     request
 }
 
-/// Socket.IO room for all sockets of one user.
-pub fn user_room(user_id: i64) -> String {
-    format!("user:{user_id}")
-}
-
 /// The `auth` object a client may send in its CONNECT packet.
 #[derive(Debug, Default, Deserialize)]
 struct HandshakeAuth {
@@ -82,12 +82,10 @@ pub fn attach(io: &SocketIo, state: AppState) {
             let mut rooms = vec![user_room(user.user.id)];
             // Follow every room the user participates in: live badges and notifications
             // without opening each room.
-            rooms.extend(
-                state.store.room_ids_of_user(user.user.id).await?.into_iter().map(broadcast::chat_room),
-            );
+            rooms.extend(state.store.room_ids_of_user(user.user.id).await?.into_iter().map(chat_room));
             socket.join(rooms);
             socket.extensions.insert(user.clone());
-            handlers::register(&socket, state, user);
+            queue::register(&socket, state, user);
             Ok::<(), AppError>(())
         }
     };

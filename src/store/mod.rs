@@ -7,7 +7,7 @@
 //! serialises writes without "database is locked" retries, and a pool of readers.
 //! Migrations are embedded in the binary, one folder per backend, and run at start.
 
-mod events;
+mod calendar;
 mod messages;
 mod notifications;
 mod rooms;
@@ -25,7 +25,7 @@ use sqlx::sqlite::{
 use crate::config::StorageArgs;
 use crate::error::BoxError;
 
-pub use events::EventRow;
+pub use calendar::EventRow;
 pub use messages::{InsertedMessage, MessageFacts, PageQuery};
 pub use notifications::NotificationRow;
 pub use rooms::{Membership, NewRoom, ParticipantRow, RoomListRow, RoomRow};
@@ -56,6 +56,12 @@ macro_rules! with_pool {
     };
 }
 pub(crate) use with_pool;
+
+/// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list, the same in both
+/// dialects. Callers bound the count (pages, request limits), so statements stay few.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
 
 /// Rows a reader connection's thread may hand over before waiting for them to be read.
 /// sqlx's default (50) is smaller than a history page plus its look-ahead row.

@@ -4,19 +4,34 @@ use sqlx::FromRow;
 
 use super::users::UserRow;
 use super::{Store, with_pool};
-use crate::clock::Millis;
+use crate::clock::{Millis, to_rfc3339};
+use crate::domain::notification::{Notification, NotificationKind};
 use crate::domain::user::UserId;
 
 #[derive(Debug, FromRow)]
 pub struct NotificationRow {
     pub notification_id: i64,
-    pub kind: String,
+    pub kind: NotificationKind,
     pub room_id: i64,
     pub message_id: Option<i64>,
     pub created_at: i64,
     pub read_at: Option<i64>,
     #[sqlx(flatten)]
     pub actor: UserRow,
+}
+
+impl From<NotificationRow> for Notification {
+    fn from(row: NotificationRow) -> Self {
+        Notification {
+            id: row.notification_id,
+            kind: row.kind,
+            room_id: row.room_id,
+            message_id: row.message_id,
+            actor: row.actor.into(),
+            created_at: to_rfc3339(row.created_at),
+            read_at: row.read_at.map(to_rfc3339),
+        }
+    }
 }
 
 macro_rules! select_notification {
@@ -32,7 +47,7 @@ impl Store {
     pub async fn insert_notifications(
         &self,
         recipients: &[UserId],
-        kind: &str,
+        kind: NotificationKind,
         room_id: i64,
         message_id: Option<i64>,
         actor: UserId,
@@ -46,7 +61,7 @@ impl Store {
             for user_id in recipients {
                 let (id,): (i64,) = sqlx::query_as(SQL)
                     .bind(user_id)
-                    .bind(kind)
+                    .bind(kind.as_str())
                     .bind(room_id)
                     .bind(message_id)
                     .bind(actor)
@@ -58,11 +73,6 @@ impl Store {
             tx.commit().await?;
             Ok(ids)
         })
-    }
-
-    pub async fn notification(&self, notification_id: i64) -> Result<Option<NotificationRow>, sqlx::Error> {
-        const SQL: &str = concat!(select_notification!(), " WHERE n.notification_id = $1");
-        with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(notification_id).fetch_optional(pool).await)
     }
 
     /// A user's notifications, newest first, before the keyset `before`.

@@ -13,13 +13,9 @@ use crate::domain::user::UserId;
 #[derive(Debug, Clone, FromRow)]
 pub struct RoomRow {
     pub room_id: i64,
-    pub room_type: String,
-    pub name: String,
-    pub description: String,
-    pub is_public: bool,
-    pub allow_files: bool,
-    pub allow_voice: bool,
-    pub moderation_enabled: bool,
+    pub room_type: RoomType,
+    #[sqlx(flatten)]
+    pub settings: RoomSettings,
     pub event_id: Option<i64>,
     pub direct_key: Option<String>,
     pub created_by: Option<i64>,
@@ -28,31 +24,11 @@ pub struct RoomRow {
 }
 
 impl RoomRow {
-    pub fn room_type(&self) -> RoomType {
-        RoomType::from_stored(&self.room_type)
-    }
-
-    pub fn settings(&self) -> RoomSettings {
-        RoomSettings {
-            name: self.name.clone(),
-            description: self.description.clone(),
-            is_public: self.is_public,
-            allow_files: self.allow_files,
-            allow_voice: self.allow_voice,
-            moderation_enabled: self.moderation_enabled,
-        }
-    }
-
     pub fn to_room(&self) -> Room {
         Room {
             id: self.room_id,
-            room_type: self.room_type(),
-            name: self.name.clone(),
-            description: self.description.clone(),
-            is_public: self.is_public,
-            allow_files: self.allow_files,
-            allow_voice: self.allow_voice,
-            moderation_enabled: self.moderation_enabled,
+            room_type: self.room_type,
+            settings: self.settings.clone(),
             event_id: self.event_id,
             created_by: self.created_by,
             created_at: to_rfc3339(self.created_at),
@@ -67,50 +43,42 @@ impl RoomRow {
 pub struct RoomListRow {
     #[sqlx(flatten)]
     pub room: RoomRow,
-    pub my_role: String,
+    pub my_role: ParticipantRole,
     pub unread_count: i64,
     pub mention_count: i64,
     pub last_message_id: Option<i64>,
+    /// The other participant of a direct message.
+    pub direct_with_id: Option<i64>,
 }
 
 #[derive(Debug, FromRow)]
 struct RoomAndMembership {
     #[sqlx(flatten)]
     room: RoomRow,
-    role: Option<String>,
+    role: Option<ParticipantRole>,
     muted_until: Option<i64>,
     last_read_seq: Option<i64>,
     last_read_message_id: Option<i64>,
-    notifications: Option<String>,
+    notifications: Option<NotificationLevel>,
     sound: Option<bool>,
 }
 
 /// The caller's own participation in a room.
 #[derive(Debug, Clone, FromRow)]
 pub struct Membership {
-    pub role: String,
+    pub role: ParticipantRole,
     pub muted_until: Option<i64>,
     pub last_read_seq: i64,
     pub last_read_message_id: Option<i64>,
-    pub notifications: String,
+    pub notifications: NotificationLevel,
     pub sound: bool,
-}
-
-impl Membership {
-    pub fn role(&self) -> ParticipantRole {
-        ParticipantRole::from_stored(&self.role)
-    }
-
-    pub fn notifications(&self) -> NotificationLevel {
-        NotificationLevel::from_stored(&self.notifications)
-    }
 }
 
 #[derive(Debug, FromRow)]
 pub struct ParticipantRow {
     #[sqlx(flatten)]
     user: UserRow,
-    participant_role: String,
+    participant_role: ParticipantRole,
     joined_at: i64,
     muted_until: Option<i64>,
 }
@@ -120,14 +88,10 @@ impl ParticipantRow {
         self.user.user_id
     }
 
-    pub fn into_user(self) -> crate::domain::user::User {
-        self.user.into()
-    }
-
     pub fn into_participant(self, presence: Presence) -> Participant {
         Participant {
             user: self.user.into(),
-            role: ParticipantRole::from_stored(&self.participant_role),
+            role: self.participant_role,
             joined_at: to_rfc3339(self.joined_at),
             muted_until: self.muted_until.map(to_rfc3339),
             presence,
@@ -145,12 +109,38 @@ pub struct NewRoom<'a> {
     pub now: Millis,
 }
 
+/// The columns of [`RoomSettings`], in the order [`bind_settings!`] binds them. The
+/// only place besides the migrations that lists them.
+macro_rules! settings_columns {
+    () => {
+        "name, description, is_public, allow_files, allow_voice, moderation_enabled"
+    };
+}
+
+/// Binds a `&RoomSettings` in [`settings_columns!`] order.
+macro_rules! bind_settings {
+    ($query:expr, $settings:expr) => {{
+        let s: &$crate::domain::room::RoomSettings = $settings;
+        $query
+            .bind(&s.name)
+            .bind(&s.description)
+            .bind(s.is_public)
+            .bind(s.allow_files)
+            .bind(s.allow_voice)
+            .bind(s.moderation_enabled)
+    }};
+}
+pub(super) use bind_settings;
+
 /// The columns of a [`RoomRow`], for a query over `room r`.
 macro_rules! room_columns {
     () => {
-        "r.room_id, r.room_type, r.name, r.description, r.is_public, r.allow_files, r.allow_voice, \
-         r.moderation_enabled, r.event_id, r.direct_key, r.created_by, r.created_at, \
-         (SELECT COUNT(*) FROM participant pc WHERE pc.room_id = r.room_id) AS participant_count"
+        concat!(
+            "r.room_id, r.room_type, ",
+            settings_columns!(),
+            ", r.event_id, r.direct_key, r.created_by, r.created_at, \
+             (SELECT COUNT(*) FROM participant pc WHERE pc.room_id = r.room_id) AS participant_count"
+        )
     };
 }
 
@@ -160,9 +150,12 @@ macro_rules! select_room {
     };
 }
 
-pub(super) const INSERT_ROOM: &str = "INSERT INTO room (room_type, name, description, is_public, allow_files, \
-    allow_voice, moderation_enabled, event_id, direct_key, created_by, created_at, last_activity_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING room_id";
+pub(super) const INSERT_ROOM: &str = concat!(
+    "INSERT INTO room (",
+    settings_columns!(),
+    ", room_type, event_id, direct_key, created_by, created_at, last_activity_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING room_id"
+);
 
 /// New participants start with everything already in the room marked read.
 pub(super) const INSERT_PARTICIPANT: &str = "INSERT INTO participant (room_id, user_id, role, joined_at, last_read_seq) \
@@ -175,15 +168,9 @@ pub(super) const INSERT_PARTICIPANT: &str = "INSERT INTO participant (room_id, u
 macro_rules! insert_room_in {
     ($tx:expr, $new:expr, $members:expr) => {{
         let new: &$crate::store::NewRoom<'_> = $new;
-        let s = new.settings;
-        let (room_id,): (i64,) = sqlx::query_as($crate::store::rooms::INSERT_ROOM)
+        let query = sqlx::query_as($crate::store::rooms::INSERT_ROOM);
+        let (room_id,): (i64,) = $crate::store::rooms::bind_settings!(query, new.settings)
             .bind(new.room_type.as_str())
-            .bind(&s.name)
-            .bind(&s.description)
-            .bind(s.is_public)
-            .bind(s.allow_files)
-            .bind(s.allow_voice)
-            .bind(s.moderation_enabled)
             .bind(new.event_id)
             .bind(new.direct_key)
             .bind(new.created_by)
@@ -257,7 +244,9 @@ impl Store {
                WHERE mm.user_id = p.user_id AND m.room_id = r.room_id AND m.seq > p.last_read_seq \
                AND m.deleted_at IS NULL) AS mention_count, \
             (SELECT m.message_id FROM message m WHERE m.room_id = r.room_id ORDER BY m.seq DESC LIMIT 1) \
-               AS last_message_id \
+               AS last_message_id, \
+            CASE WHEN r.direct_key IS NULL THEN NULL ELSE (SELECT o.user_id FROM participant o \
+               WHERE o.room_id = r.room_id AND o.user_id <> p.user_id LIMIT 1) END AS direct_with_id \
             FROM participant p JOIN room r ON r.room_id = p.room_id \
             WHERE p.user_id = $1 ORDER BY r.last_activity_at DESC, r.room_id DESC"
         );
@@ -297,6 +286,7 @@ impl Store {
             sqlx::query_as(SQL).bind(room_id).bind(user_id).fetch_optional(pool).await
         })?;
         Ok(row.map(|row| {
+            // A LEFT JOIN: either every participant column is there or none is.
             let membership = match (row.role, row.last_read_seq, row.notifications, row.sound) {
                 (Some(role), Some(last_read_seq), Some(notifications), Some(sound)) => Some(Membership {
                     role,
@@ -331,15 +321,6 @@ impl Store {
         const SQL: &str = "SELECT u.user_id, u.username, u.display_name, u.role, p.role AS participant_role, p.joined_at, p.muted_until \
             FROM participant p JOIN app_user u ON u.user_id = p.user_id WHERE p.room_id = $1 \
             ORDER BY CASE p.role WHEN 'owner' THEN 0 WHEN 'moderator' THEN 1 ELSE 2 END, u.username_folded";
-        with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(room_id).fetch_all(pool).await)
-    }
-
-    /// Participants' ids and notification preferences.
-    pub async fn participant_preferences(
-        &self,
-        room_id: RoomId,
-    ) -> Result<Vec<(UserId, String)>, sqlx::Error> {
-        const SQL: &str = "SELECT user_id, notifications FROM participant WHERE room_id = $1";
         with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(room_id).fetch_all(pool).await)
     }
 
@@ -385,21 +366,18 @@ impl Store {
         })
     }
 
-    pub async fn update_room_settings(&self, room_id: RoomId, s: &RoomSettings) -> Result<(), sqlx::Error> {
-        const SQL: &str = "UPDATE room SET name = $2, description = $3, is_public = $4, allow_files = $5, \
-            allow_voice = $6, moderation_enabled = $7 WHERE room_id = $1";
+    pub async fn update_room_settings(
+        &self,
+        room_id: RoomId,
+        settings: &RoomSettings,
+    ) -> Result<(), sqlx::Error> {
+        const SQL: &str = concat!(
+            "UPDATE room SET (",
+            settings_columns!(),
+            ") = ($1, $2, $3, $4, $5, $6) WHERE room_id = $7"
+        );
         with_pool!(self, writer, |pool| {
-            sqlx::query(SQL)
-                .bind(room_id)
-                .bind(&s.name)
-                .bind(&s.description)
-                .bind(s.is_public)
-                .bind(s.allow_files)
-                .bind(s.allow_voice)
-                .bind(s.moderation_enabled)
-                .execute(pool)
-                .await
-                .map(drop)
+            bind_settings!(sqlx::query(SQL), settings).bind(room_id).execute(pool).await.map(drop)
         })
     }
 

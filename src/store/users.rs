@@ -2,8 +2,9 @@
 
 use sqlx::FromRow;
 
-use super::{Store, with_pool};
+use super::{Store, placeholders, with_pool};
 use crate::clock::Millis;
+use crate::domain::room::NotificationLevel;
 use crate::domain::user::{Role, User, UserId};
 
 /// A user row joined wherever a `User` is shown.
@@ -12,17 +13,12 @@ pub struct UserRow {
     pub user_id: i64,
     pub username: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
 }
 
 impl From<UserRow> for User {
     fn from(row: UserRow) -> User {
-        User {
-            id: row.user_id,
-            username: row.username,
-            display_name: row.display_name,
-            role: Role::from_stored(&row.role),
-        }
+        User { id: row.user_id, username: row.username, display_name: row.display_name, role: row.role }
     }
 }
 
@@ -82,14 +78,6 @@ impl Store {
         })
     }
 
-    pub async fn user_by_id(&self, user_id: UserId) -> Result<Option<User>, sqlx::Error> {
-        const SQL: &str = "SELECT user_id, username, display_name, role FROM app_user WHERE user_id = $1";
-        with_pool!(self, reader, |pool| {
-            sqlx::query_as::<_, UserRow>(SQL).bind(user_id).fetch_optional(pool).await
-        })
-        .map(|row| row.map(User::from))
-    }
-
     /// Every admin's id (support rooms include them all).
     pub async fn admin_ids(&self) -> Result<Vec<UserId>, sqlx::Error> {
         const SQL: &str = "SELECT user_id FROM app_user WHERE role = 'admin' ORDER BY user_id";
@@ -97,16 +85,46 @@ impl Store {
             .map(|rows| rows.into_iter().map(|(id,)| id).collect())
     }
 
-    /// A participant of the room with this case-folded username, and their notification level.
-    pub async fn participant_by_username(
+    /// Users by id, in no particular order; unknown ids are left out.
+    pub async fn users_by_ids(&self, user_ids: &[UserId]) -> Result<Vec<User>, sqlx::Error> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT user_id, username, display_name, role FROM app_user WHERE user_id IN ({})",
+            placeholders(1, user_ids.len())
+        );
+        let rows: Vec<UserRow> = with_pool!(self, reader, |pool| {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+            for id in user_ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await
+        })?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// The room's participants among these case-folded usernames, with their notification
+    /// levels: mentions resolved in one query.
+    pub async fn participants_by_usernames(
         &self,
         room_id: i64,
-        username_folded: &str,
-    ) -> Result<Option<(UserId, String)>, sqlx::Error> {
-        const SQL: &str = "SELECT u.user_id, p.notifications FROM participant p \
-            JOIN app_user u ON u.user_id = p.user_id WHERE p.room_id = $1 AND u.username_folded = $2";
+        usernames_folded: &[String],
+    ) -> Result<Vec<(UserId, NotificationLevel)>, sqlx::Error> {
+        if usernames_folded.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT u.user_id, p.notifications FROM participant p JOIN app_user u ON u.user_id = p.user_id \
+             WHERE p.room_id = $1 AND u.username_folded IN ({})",
+            placeholders(2, usernames_folded.len())
+        );
         with_pool!(self, reader, |pool| {
-            sqlx::query_as(SQL).bind(room_id).bind(username_folded).fetch_optional(pool).await
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(room_id);
+            for name in usernames_folded {
+                query = query.bind(name);
+            }
+            query.fetch_all(pool).await
         })
     }
 }

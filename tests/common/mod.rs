@@ -229,6 +229,14 @@ pub fn contents(page: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Asserts a set-up step succeeded (2xx) and returns its JSON body (null when empty).
+pub async fn expect_ok(response: Response) -> Value {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    assert!(status.is_success(), "set-up step failed: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
 /// Asserts the SPEC §9 error shape, status and code; returns the message.
 pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> String {
     assert_eq!(response.status(), status, "status for expected code {code}");

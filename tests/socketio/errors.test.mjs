@@ -172,4 +172,28 @@ describe('bad input (scenario 11)', () => {
       socket.disconnect();
     }
   });
+
+  test('an event the server does not know answers unknown_event at once, ack or chat_error', async () => {
+    await withSocket(async (socket) => {
+      for (const name of ['no_such_event', 'sendChatMessage']) {
+        const started = Date.now();
+        const ack = await emitAck(socket, name, { room_id: room.id });
+        assert.equal(ack?.ok, false, show(ack));
+        assert.equal(ack.error?.code, 'unknown_event', show(ack));
+        assert.ok(Date.now() - started < 2000, `answered after ${Date.now() - started} ms`);
+      }
+    });
+    const socket = await fx.socket(alice);
+    try {
+      const err = waitForEvent(socket, 'chat_error', (e) => e?.event === 'no_such_event');
+      socket.emit('no_such_event', {});
+      const e = await err;
+      assert.equal(e.code, 'unknown_event', show(e));
+      // The socket keeps working afterwards.
+      const sent = await emitAck(socket, 'send_chat_message', { room_id: room.id, content: 'still here' });
+      assert.equal(sent?.ok, true, show(sent));
+    } finally {
+      socket.disconnect();
+    }
+  });
 });

@@ -22,7 +22,7 @@ describe('delete (scenario 4)', () => {
     // Bob (a plain member) may not delete Alice's message.
     const refused = await emitAck(sb, 'delete_chat_message', { message_id: m.id });
     assert.equal(refused?.ok, false, `member deleted someone else's message: ${show(refused)}`);
-    assert.equal(typeof refused.error?.code, 'string', show(refused));
+    assert.equal(refused.error?.code, 'forbidden', show(refused));
 
     const delA = waitForEvent(sa, 'message_deleted', (p) => p?.id === m.id);
     const delB = waitForEvent(sb, 'message_deleted', (p) => p?.id === m.id);
@@ -83,8 +83,7 @@ describe('edit (scenario 5)', () => {
     const notMine = collectEvents(sa, 'message_edited');
     const refused = await emitAck(sb, 'edit_chat_message', { message_id: m.id, content: 'hijacked' });
     assert.equal(refused?.ok, false, `non-sender edited a message: ${show(refused)}`);
-    assert.equal(typeof refused.error?.code, 'string', show(refused));
-    assert.notEqual(refused.error.code, 'not_found', `a visible message answered not_found: ${show(refused)}`);
+    assert.equal(refused.error?.code, 'not_sender', show(refused));
     await sleep(300);
     notMine.stop();
     assert.deepEqual(notMine.events, [], 'a refused edit was broadcast');
@@ -121,7 +120,7 @@ describe('duplicate client_id (scenario 6)', () => {
 
     // Same over REST.
     const rest = await fx.rest(alice, 'POST', `/api/chat/rooms/${room.id}/messages`, { content: 'only once', client_id: clientId });
-    assert.ok(rest.status === 200 || rest.status === 201, `REST duplicate: ${rest.status} ${rest.text}`);
+    assert.equal(rest.status, 200, `REST duplicate: ${rest.status} ${rest.text}`);
     assert.equal(rest.body.id, a1.message.id);
 
     await sleep(500);
@@ -241,7 +240,7 @@ describe('polls (scenario 10)', () => {
     for (const options of [[2], [7], [-1], [0, 1]]) {
       const bad = await emitAck(sb, 'vote_poll', { message_id: msg.id, options });
       assert.equal(bad?.ok, false, `vote ${show(options)} accepted: ${show(bad)}`);
-      assert.equal(typeof bad.error?.code, 'string', show(bad));
+      assert.equal(bad.error?.code, 'invalid_vote', show(bad));
     }
     await sleep(300);
     quiet.stop();
@@ -284,9 +283,7 @@ describe('reactions (scenario 12)', () => {
     assert.deepEqual(ack2.reactions, [{ emoji: '👍', count: 1, me: true }]);
     await sleep(300);
     again.stop();
-    for (const p of again.events) {
-      assert.deepEqual(p.reactions, [{ emoji: '👍', count: 1 }], `re-add broadcast: ${show(p)}`);
-    }
+    assert.deepEqual(again.events, [], `a reaction that changed nothing was broadcast: ${show(again.events)}`);
 
     const aliceView = (await fx.history(alice, room.id)).messages.find((x) => x.id === m.id);
     assert.deepEqual(aliceView.reactions, [{ emoji: '👍', count: 1, me: false }]);

@@ -1,4 +1,4 @@
-//! `/api/events*`: events and attendee registration.
+//! `/api/events*`: calendar events and attendee registration.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,8 +9,8 @@ use utoipa_axum::routes;
 
 use super::extract::{Json, Path, Query};
 use crate::auth::AuthUser;
-use crate::chat::events::{self, ListEvents};
-use crate::domain::event::{CreateEvent, Event, EventId};
+use crate::chat::calendar::{self, ListEvents};
+use crate::domain::calendar::{CalendarEvent, CalendarEventId, CreateCalendarEvent};
 use crate::error::{AppResult, ErrorBody};
 use crate::state::AppState;
 
@@ -24,25 +24,25 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// `GET /api/events` answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventList {
-    pub events: Vec<Event>,
+    pub events: Vec<CalendarEvent>,
 }
 
 /// # `POST /api/events`
 ///
 /// Creates an event; the caller becomes its organizer.
-#[utoipa::path(post, path = "/api/events", tag = "events", request_body = CreateEvent,
+#[utoipa::path(post, path = "/api/events", tag = "events", request_body = CreateCalendarEvent,
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 201, description = "Created", body = Event),
+        (status = 201, description = "Created", body = CalendarEvent),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 422, description = "`invalid_field`, `invalid_time`", body = ErrorBody),
     ))]
 async fn create_event(
     State(state): State<AppState>,
     auth: AuthUser,
-    Json(req): Json<CreateEvent>,
-) -> AppResult<(StatusCode, axum::Json<Event>)> {
-    let event = events::create_event(&state, &auth, req).await?;
+    Json(req): Json<CreateCalendarEvent>,
+) -> AppResult<(StatusCode, axum::Json<CalendarEvent>)> {
+    let event = calendar::create_event(&state, &auth, req).await?;
     Ok((StatusCode::CREATED, axum::Json(event)))
 }
 
@@ -61,7 +61,7 @@ async fn list_events(
     auth: AuthUser,
     Query(query): Query<ListEvents>,
 ) -> AppResult<axum::Json<EventList>> {
-    let events = events::list_events(&state, &auth, query).await?;
+    let events = calendar::list_events(&state, &auth, query).await?;
     Ok(axum::Json(EventList { events }))
 }
 
@@ -69,15 +69,15 @@ async fn list_events(
 #[utoipa::path(get, path = "/api/events/{id}", tag = "events", params(("id" = i64, Path, description = "Event id")),
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, description = "The event", body = Event),
+        (status = 200, description = "The event", body = CalendarEvent),
         (status = 404, description = "`not_found`", body = ErrorBody),
     ))]
 async fn get_event(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(event_id): Path<EventId>,
-) -> AppResult<axum::Json<Event>> {
-    Ok(axum::Json(events::get_event(&state, &auth, event_id).await?))
+    Path(event_id): Path<CalendarEventId>,
+) -> AppResult<axum::Json<CalendarEvent>> {
+    Ok(axum::Json(calendar::get_event(&state, &auth, event_id).await?))
 }
 
 /// # `POST /api/events/{id}/register`
@@ -86,13 +86,13 @@ async fn get_event(
 #[utoipa::path(post, path = "/api/events/{id}/register", tag = "events", params(("id" = i64, Path, description = "Event id")),
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, description = "Registered; the event with `is_attendee: true`", body = Event),
+        (status = 200, description = "Registered; the event with `is_attendee: true`", body = CalendarEvent),
         (status = 404, description = "`not_found`", body = ErrorBody),
     ))]
 async fn register_attendee(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(event_id): Path<EventId>,
-) -> AppResult<axum::Json<Event>> {
-    Ok(axum::Json(events::register_attendee(&state, &auth, event_id).await?))
+    Path(event_id): Path<CalendarEventId>,
+) -> AppResult<axum::Json<CalendarEvent>> {
+    Ok(axum::Json(calendar::register_attendee(&state, &auth, event_id).await?))
 }

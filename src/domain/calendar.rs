@@ -1,4 +1,8 @@
-//! Events: the organizer-run happenings that anchor event rooms (SPEC §2).
+//! Calendar events: the organizer-run happenings that anchor event rooms (SPEC §2).
+//!
+//! Called "calendar events" in the code so that "event" alone never has to be guessed:
+//! `ChatEvent` is what the service publishes, Socket.IO events are `realtime` operations,
+//! and `event_update` is a message type.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -8,14 +12,14 @@ use super::user::User;
 use crate::clock::{Millis, parse_rfc3339};
 use crate::error::AppError;
 
-pub type EventId = i64;
+pub type CalendarEventId = i64;
 
 pub const TITLE_MAX: usize = 200;
 
 /// An event as clients see it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Event {
-    pub id: EventId,
+pub struct CalendarEvent {
+    pub id: CalendarEventId,
     pub title: String,
     /// RFC 3339, UTC.
     pub starts_at: String,
@@ -30,7 +34,7 @@ pub struct Event {
 
 /// `POST /api/events` body.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct CreateEvent {
+pub struct CreateCalendarEvent {
     /// 1–200 characters.
     pub title: String,
     /// RFC 3339 time with offset, e.g. `2026-05-01T18:00:00Z`.
@@ -39,9 +43,9 @@ pub struct CreateEvent {
     pub ends_at: Option<String>,
 }
 
-/// A checked [`CreateEvent`].
+/// A checked [`CreateCalendarEvent`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewEvent {
+pub struct NewCalendarEvent {
     pub title: String,
     pub starts_at: Millis,
     pub ends_at: Option<Millis>,
@@ -56,15 +60,15 @@ fn time_field(field: &str, text: &str) -> Result<Millis, AppError> {
     })
 }
 
-impl CreateEvent {
-    pub fn validate(&self) -> Result<NewEvent, AppError> {
+impl CreateCalendarEvent {
+    pub fn validate(&self) -> Result<NewCalendarEvent, AppError> {
         let title = trimmed_text("title", &self.title, 1, TITLE_MAX)?;
         let starts_at = time_field("starts_at", &self.starts_at)?;
         let ends_at = self.ends_at.as_deref().map(|t| time_field("ends_at", t)).transpose()?;
         if ends_at.is_some_and(|end| end < starts_at) {
             return Err(AppError::validation("invalid_time", "ends_at must not be before starts_at"));
         }
-        Ok(NewEvent { title, starts_at, ends_at })
+        Ok(NewCalendarEvent { title, starts_at, ends_at })
     }
 }
 
@@ -72,8 +76,12 @@ impl CreateEvent {
 mod tests {
     use super::*;
 
-    fn body(title: &str, starts_at: &str, ends_at: Option<&str>) -> CreateEvent {
-        CreateEvent { title: title.into(), starts_at: starts_at.into(), ends_at: ends_at.map(Into::into) }
+    fn body(title: &str, starts_at: &str, ends_at: Option<&str>) -> CreateCalendarEvent {
+        CreateCalendarEvent {
+            title: title.into(),
+            starts_at: starts_at.into(),
+            ends_at: ends_at.map(Into::into),
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! Events: create (the caller organizes it), list, read, register as attendee.
+//! Calendar events: create (the caller organizes it), list, read, register as attendee.
+//! Each event gets its own room when it is created.
 
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::clock::{Millis, parse_rfc3339};
-use crate::domain::event::{CreateEvent, Event, EventId, NewEvent};
+use crate::domain::calendar::{CalendarEvent, CalendarEventId, CreateCalendarEvent, NewCalendarEvent};
+use crate::domain::page_limit;
 use crate::domain::room::{self, RoomSettings};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -23,7 +25,11 @@ pub struct ListEvents {
 }
 
 /// Creates an event organized by the caller.
-pub async fn create_event(state: &AppState, caller: &AuthUser, req: CreateEvent) -> AppResult<Event> {
+pub async fn create_event(
+    state: &AppState,
+    caller: &AuthUser,
+    req: CreateCalendarEvent,
+) -> AppResult<CalendarEvent> {
     let new = req.validate()?;
     let room = event_room_settings(&new);
     let event_id = state.store.insert_event(caller.user.id, &new, &room, state.clock.now_ms()).await?;
@@ -31,26 +37,24 @@ pub async fn create_event(state: &AppState, caller: &AuthUser, req: CreateEvent)
 }
 
 /// An event's own room: named after it, open to its organizer and attendees only.
-fn event_room_settings(event: &NewEvent) -> RoomSettings {
-    RoomSettings {
-        name: event.title.chars().take(room::NAME_MAX).collect(),
-        description: String::new(),
-        is_public: false,
-        allow_files: true,
-        allow_voice: true,
-        moderation_enabled: false,
-    }
+fn event_room_settings(event: &NewCalendarEvent) -> RoomSettings {
+    RoomSettings::new(event.title.chars().take(room::NAME_MAX).collect())
 }
 
-pub async fn get_event(state: &AppState, caller: &AuthUser, event_id: EventId) -> AppResult<Event> {
+pub async fn get_event(
+    state: &AppState,
+    caller: &AuthUser,
+    event_id: CalendarEventId,
+) -> AppResult<CalendarEvent> {
     state.store.event(event_id, caller.user.id).await?.ok_or(AppError::NotFound("event"))
 }
 
-pub async fn list_events(state: &AppState, caller: &AuthUser, query: ListEvents) -> AppResult<Vec<Event>> {
-    let limit = query.limit.unwrap_or(LIST_LIMIT_DEFAULT);
-    if !(1..=LIST_LIMIT_MAX).contains(&limit) {
-        return Err(AppError::validation("invalid_limit", format!("limit must be 1–{LIST_LIMIT_MAX}")));
-    }
+pub async fn list_events(
+    state: &AppState,
+    caller: &AuthUser,
+    query: ListEvents,
+) -> AppResult<Vec<CalendarEvent>> {
+    let limit = page_limit(query.limit, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX)?;
     let from: Millis = match query.from.as_deref() {
         Some(text) => parse_rfc3339(text)
             .ok_or_else(|| AppError::validation("invalid_time", "from must be an RFC 3339 time"))?,
@@ -60,7 +64,11 @@ pub async fn list_events(state: &AppState, caller: &AuthUser, query: ListEvents)
 }
 
 /// Registers the caller as an attendee; registering again is harmless.
-pub async fn register_attendee(state: &AppState, caller: &AuthUser, event_id: EventId) -> AppResult<Event> {
+pub async fn register_attendee(
+    state: &AppState,
+    caller: &AuthUser,
+    event_id: CalendarEventId,
+) -> AppResult<CalendarEvent> {
     get_event(state, caller, event_id).await?;
     state.store.add_attendee(event_id, caller.user.id, state.clock.now_ms()).await?;
     get_event(state, caller, event_id).await

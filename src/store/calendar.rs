@@ -1,4 +1,4 @@
-//! `event` and `event_attendee`.
+//! `event` and `event_attendee`: calendar events and who is registered.
 
 use sqlx::FromRow;
 
@@ -6,7 +6,7 @@ use super::rooms::{NewRoom, insert_room_in};
 use super::users::UserRow;
 use super::{Store, with_pool};
 use crate::clock::{Millis, to_rfc3339};
-use crate::domain::event::{Event, EventId, NewEvent};
+use crate::domain::calendar::{CalendarEvent, CalendarEventId, NewCalendarEvent};
 use crate::domain::room::{ParticipantRole, RoomSettings, RoomType};
 use crate::domain::user::UserId;
 
@@ -24,9 +24,9 @@ pub struct EventRow {
     is_attendee: bool,
 }
 
-impl From<EventRow> for Event {
-    fn from(row: EventRow) -> Event {
-        Event {
+impl From<EventRow> for CalendarEvent {
+    fn from(row: EventRow) -> CalendarEvent {
+        CalendarEvent {
             id: row.event_id,
             title: row.title,
             starts_at: to_rfc3339(row.starts_at),
@@ -56,10 +56,10 @@ impl Store {
     pub async fn insert_event(
         &self,
         organizer: UserId,
-        event: &NewEvent,
+        event: &NewCalendarEvent,
         room: &RoomSettings,
         now: Millis,
-    ) -> Result<EventId, sqlx::Error> {
+    ) -> Result<CalendarEventId, sqlx::Error> {
         const SQL: &str = "INSERT INTO event (title, starts_at, ends_at, organizer_id, created_at) \
             VALUES ($1, $2, $3, $4, $5) RETURNING event_id";
         with_pool!(self, writer, |pool| {
@@ -86,12 +86,16 @@ impl Store {
         })
     }
 
-    pub async fn event(&self, event_id: EventId, viewer: UserId) -> Result<Option<Event>, sqlx::Error> {
+    pub async fn event(
+        &self,
+        event_id: CalendarEventId,
+        viewer: UserId,
+    ) -> Result<Option<CalendarEvent>, sqlx::Error> {
         const SQL: &str = concat!(select_event!(), " WHERE e.event_id = $2");
         with_pool!(self, reader, |pool| {
             sqlx::query_as::<_, EventRow>(SQL).bind(viewer).bind(event_id).fetch_optional(pool).await
         })
-        .map(|row| row.map(Event::from))
+        .map(|row| row.map(CalendarEvent::from))
     }
 
     /// Events in start order, from the first starting at or after `from`.
@@ -100,19 +104,19 @@ impl Store {
         viewer: UserId,
         from: Millis,
         limit: i64,
-    ) -> Result<Vec<Event>, sqlx::Error> {
+    ) -> Result<Vec<CalendarEvent>, sqlx::Error> {
         const SQL: &str =
             concat!(select_event!(), " WHERE e.starts_at >= $2 ORDER BY e.starts_at, e.event_id LIMIT $3");
         with_pool!(self, reader, |pool| {
             sqlx::query_as::<_, EventRow>(SQL).bind(viewer).bind(from).bind(limit).fetch_all(pool).await
         })
-        .map(|rows| rows.into_iter().map(Event::from).collect())
+        .map(|rows| rows.into_iter().map(CalendarEvent::from).collect())
     }
 
     /// Whether `user_id` organizes or attends the event.
     pub async fn is_organizer_or_attendee(
         &self,
-        event_id: EventId,
+        event_id: CalendarEventId,
         user_id: UserId,
     ) -> Result<bool, sqlx::Error> {
         const SQL: &str = "SELECT EXISTS (SELECT 1 FROM event WHERE event_id = $1 AND organizer_id = $2) \
@@ -128,7 +132,7 @@ impl Store {
     }
 
     /// The organizer of an event, if it exists.
-    pub async fn event_organizer(&self, event_id: EventId) -> Result<Option<UserId>, sqlx::Error> {
+    pub async fn event_organizer(&self, event_id: CalendarEventId) -> Result<Option<UserId>, sqlx::Error> {
         const SQL: &str = "SELECT organizer_id FROM event WHERE event_id = $1";
         with_pool!(self, reader, |pool| {
             sqlx::query_as::<_, (i64,)>(SQL).bind(event_id).fetch_optional(pool).await
@@ -139,7 +143,7 @@ impl Store {
     /// Registers `user_id` for the event; registering twice changes nothing.
     pub async fn add_attendee(
         &self,
-        event_id: EventId,
+        event_id: CalendarEventId,
         user_id: UserId,
         now: Millis,
     ) -> Result<(), sqlx::Error> {

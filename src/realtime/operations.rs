@@ -1,0 +1,174 @@
+//! Client → server Socket.IO events (SPEC §5): one table, each line an event name, its
+//! input type and the service call it makes.
+//!
+//! A payload is the REST body plus the ids the REST path carries (`room_id`,
+//! `message_id`), so each operation has exactly one input type, shared with REST. Adding
+//! an event is one line in [`OPERATIONS`] plus its service function. An event not in the
+//! table is answered `unknown_event` at once.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use socketioxide::extract::SocketRef;
+
+use super::broadcast::chat_room;
+use crate::auth::AuthUser;
+use crate::chat::{messages, rooms};
+use crate::domain::message::{
+    DeleteMessage, Deleted, EditMessage, Message, MessageId, PollUpdate, React, ReactionUpdate, SendMessage,
+    Vote,
+};
+use crate::domain::notification::ReadState;
+use crate::domain::room::{LeaveRoom, MarkRead, OpenRoom, RoomId};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// What an operation runs with: the server, the socket and its user.
+pub struct Cx<'a> {
+    pub state: &'a AppState,
+    pub socket: &'a SocketRef,
+    pub user: &'a AuthUser,
+}
+
+/// An operation's answer, ready for the ack (`ok` is added there).
+pub type Running<'a> = Pin<Box<dyn Future<Output = AppResult<Value>> + Send + 'a>>;
+
+pub struct Operation {
+    pub name: &'static str,
+    pub run: for<'a> fn(&'a Cx<'a>, Option<Value>) -> Running<'a>,
+}
+
+/// A table line: decodes the payload into the function's input type, runs it and turns
+/// its answer into the ack's fields.
+macro_rules! operation {
+    ($name:literal => $call:path) => {{
+        fn run<'a>(cx: &'a Cx<'a>, data: Option<Value>) -> Running<'a> {
+            Box::pin(async move { to_object($call(cx, parse(data)?).await?) })
+        }
+        Operation { name: $name, run }
+    }};
+}
+
+/// Every client → server event.
+pub const OPERATIONS: &[Operation] = &[
+    operation!("join_chat_room" => join_chat_room),
+    operation!("leave_chat_room" => leave_chat_room),
+    operation!("send_chat_message" => send_chat_message),
+    operation!("edit_chat_message" => edit_chat_message),
+    operation!("delete_chat_message" => delete_chat_message),
+    operation!("add_message_reaction" => add_message_reaction),
+    operation!("remove_message_reaction" => remove_message_reaction),
+    operation!("mark_read" => mark_read),
+    operation!("vote_poll" => vote_poll),
+];
+
+/// A socket payload about a room: `room_id` beside the REST body.
+#[derive(Debug, Deserialize)]
+pub struct InRoom<T> {
+    pub room_id: RoomId,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+/// A socket payload about a message: `message_id` beside the REST body.
+#[derive(Debug, Deserialize)]
+pub struct OnMessage<T> {
+    pub message_id: MessageId,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+/// Payloads are JSON objects: an array or a scalar is refused rather than read by
+/// position.
+fn parse<T: DeserializeOwned>(data: Option<Value>) -> AppResult<T> {
+    match data {
+        Some(object @ Value::Object(_)) => serde_json::from_value(object)
+            .map_err(|err| AppError::validation("invalid_body", format!("invalid payload: {err}"))),
+        _ => Err(AppError::validation("invalid_body", "expected a JSON object payload")),
+    }
+}
+
+fn to_object(answer: impl Serialize) -> AppResult<Value> {
+    serde_json::to_value(answer).map_err(AppError::internal)
+}
+
+#[derive(Serialize)]
+struct MessageAck {
+    message: Message,
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+async fn join_chat_room(cx: &Cx<'_>, req: InRoom<OpenRoom>) -> AppResult<Value> {
+    let opened = rooms::open_room(cx.state, cx.user, req.room_id, req.body).await?;
+    cx.socket.join(chat_room(req.room_id));
+    let payload = to_object(&opened)?;
+    let _ = cx.socket.emit("chat_room_joined", &payload);
+    Ok(payload)
+}
+
+/// Stops this socket following the room; leaving it as a participant is REST's `leave`.
+async fn leave_chat_room(cx: &Cx<'_>, req: InRoom<LeaveRoom>) -> AppResult<Empty> {
+    rooms::get_room(cx.state, cx.user, req.room_id).await?;
+    cx.socket.leave(chat_room(req.room_id));
+    Ok(Empty {})
+}
+
+async fn send_chat_message(cx: &Cx<'_>, req: InRoom<SendMessage>) -> AppResult<MessageAck> {
+    let (message, _) = messages::send_message(cx.state, cx.user, req.room_id, req.body).await?;
+    Ok(MessageAck { message })
+}
+
+async fn edit_chat_message(cx: &Cx<'_>, req: OnMessage<EditMessage>) -> AppResult<MessageAck> {
+    let message = messages::edit_message(cx.state, cx.user, req.message_id, req.body).await?;
+    Ok(MessageAck { message })
+}
+
+async fn delete_chat_message(cx: &Cx<'_>, req: OnMessage<DeleteMessage>) -> AppResult<Deleted> {
+    messages::delete_message(cx.state, cx.user, req.message_id).await
+}
+
+async fn add_message_reaction(cx: &Cx<'_>, req: OnMessage<React>) -> AppResult<ReactionUpdate> {
+    messages::set_reaction(cx.state, cx.user, req.message_id, req.body, true).await
+}
+
+async fn remove_message_reaction(cx: &Cx<'_>, req: OnMessage<React>) -> AppResult<ReactionUpdate> {
+    messages::set_reaction(cx.state, cx.user, req.message_id, req.body, false).await
+}
+
+async fn mark_read(cx: &Cx<'_>, req: InRoom<MarkRead>) -> AppResult<ReadState> {
+    rooms::mark_read(cx.state, cx.user, req.room_id, req.body).await
+}
+
+async fn vote_poll(cx: &Cx<'_>, req: OnMessage<Vote>) -> AppResult<PollUpdate> {
+    messages::vote(cx.state, cx.user, req.message_id, req.body).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<&str> = OPERATIONS.iter().map(|op| op.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), OPERATIONS.len());
+    }
+
+    #[test]
+    fn payloads_are_objects_with_the_rest_body_beside_the_id() {
+        let req: InRoom<SendMessage> = parse(Some(json!({"room_id": 4, "content": "hi"}))).unwrap();
+        assert_eq!((req.room_id, req.body.content.as_deref()), (4, Some("hi")));
+        for bad in [json!([4, 5]), json!("x"), json!(null), json!({"room_id": "4"})] {
+            let err = parse::<InRoom<OpenRoom>>(Some(bad)).unwrap_err();
+            assert_eq!(err.code(), "invalid_body");
+        }
+        assert_eq!(parse::<InRoom<OpenRoom>>(None).unwrap_err().code(), "invalid_body");
+    }
+}

@@ -1,0 +1,85 @@
+//! What the chat service publishes, and to whom: the service runs against a real store
+//! with a recorder in place of Socket.IO, so each event's audience and subscription
+//! change are asserted where they are decided.
+
+use std::sync::Arc;
+
+use eventsync_chat::auth::AuthUser;
+use eventsync_chat::auth::accounts::{self, RegisterRequest};
+use eventsync_chat::chat::publish::{Audience, ChatEvent, Recorder, Subscription};
+use eventsync_chat::chat::{messages, rooms};
+use eventsync_chat::clock::SystemClock;
+use eventsync_chat::config::{Limits, StorageArgs};
+use eventsync_chat::domain::message::{SendMessage, Vote};
+use eventsync_chat::domain::room::{CreateRoom, MarkRead};
+use eventsync_chat::state::AppState;
+use eventsync_chat::store::Store;
+use serde_json::json;
+
+async fn user(state: &AppState, name: &str) -> AuthUser {
+    let request = RegisterRequest {
+        username: name.into(),
+        password: "correct horse battery".into(),
+        display_name: None,
+    };
+    let session = accounts::register(state, request).await.expect("register");
+    accounts::authenticate(state, &session.token).await.expect("authenticate")
+}
+
+fn text(content: &str) -> SendMessage {
+    serde_json::from_value(json!({"content": content})).expect("send body")
+}
+
+#[tokio::test]
+async fn each_change_is_published_once_to_its_audience() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.expect("store");
+    let recorder = Arc::new(Recorder::default());
+    let state = AppState::new(store, Arc::new(SystemClock), Limits::default(), recorder.clone());
+    let alice = user(&state, "alice").await;
+    let bob = user(&state, "bob").await;
+    let (alice_id, bob_id) = (alice.user.id, bob.user.id);
+
+    // A room created with participants: everyone in it starts following it.
+    let create: CreateRoom =
+        serde_json::from_value(json!({"type": "group", "name": "Crew", "participant_ids": [bob_id]}))
+            .unwrap();
+    let (room, _) = rooms::create_room(&state, &alice, create).await.expect("create");
+    let events = recorder.take();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].audience(), Audience::Room(room.id));
+    assert_eq!(
+        events[0].subscription(),
+        Some(Subscription::Follow { room_id: room.id, user_ids: vec![alice_id, bob_id] })
+    );
+
+    // A message with a mention: the room hears the message, bob alone the notification.
+    let (message, _) = messages::send_message(&state, &alice, room.id, text("hi @bob")).await.unwrap();
+    let events = recorder.take();
+    assert!(
+        matches!(&events[..], [ChatEvent::MessageCreated(m), ChatEvent::Notification { .. }] if m.id == message.id)
+    );
+    assert_eq!(events[0].audience(), Audience::Room(room.id));
+    assert_eq!(events[1].audience(), Audience::User(bob_id));
+    // Broadcast forms carry nothing personal.
+    let ChatEvent::MessageCreated(broadcast) = &events[0] else { unreachable!() };
+    assert!(broadcast.reactions.iter().all(|r| r.me.is_none()));
+
+    // Reading is told to the reader's own sockets only.
+    rooms::mark_read(&state, &bob, room.id, MarkRead { message_id: message.id }).await.unwrap();
+    let events = recorder.take();
+    assert_eq!(events.iter().map(ChatEvent::audience).collect::<Vec<_>>(), [Audience::User(bob_id)]);
+
+    // A failed change publishes nothing.
+    let vote = Vote { options: vec![0] };
+    assert_eq!(messages::vote(&state, &bob, message.id, vote).await.unwrap_err().code(), "not_a_poll");
+    assert!(recorder.take().is_empty());
+
+    // Leaving: the system message, then the leave, after which bob's sockets stop following.
+    rooms::leave_room(&state, &bob, room.id).await.unwrap();
+    let events = recorder.take();
+    assert!(
+        matches!(&events[..], [ChatEvent::MessageCreated(m), ChatEvent::UserLeft { .. }] if m.sender.is_none())
+    );
+    assert_eq!(events[1].subscription(), Some(Subscription::Unfollow { room_id: room.id, user_id: bob_id }));
+}
