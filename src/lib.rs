@@ -4,13 +4,29 @@
 //! - [`config`]: flags and `EVENTSYNC_*` variables; every limit is a named setting.
 //! - [`http`]: one axum router per resource, merged with the OpenAPI document and the
 //!   cross-origin guard. Handlers are thin: decode, call one service function, encode.
-//! - [`realtime`]: Socket.IO on the same port; handshake authentication, socket rooms.
+//! - [`realtime`]: Socket.IO on the same port: handshake authentication, the table of
+//!   client events, per-socket ordering, and the publisher that broadcasts chat events.
 //! - [`auth`]: accounts, passwords, session tokens and where credentials come from.
-//! - [`chat`]: the service layer, where the rules live; REST and Socket.IO both call it.
-//! - [`domain`]: plain types and pure validation rules.
+//! - [`chat`]: the service layer, where the rules live; REST and Socket.IO both call it,
+//!   and it publishes what changed through [`chat::publish`].
+//! - [`domain`]: plain types, request bodies and pure validation rules.
 //! - [`store`]: SQLite or PostgreSQL behind one `Store`, migrations embedded.
 //! - [`error`]: the one error type and its JSON form.
 //! - [`clock`], [`ratelimit`], [`metrics`]: injectable time, rate limits, Prometheus.
+//!
+//! Where does X live?
+//! - A rule (who may join, edit window, mute, mentions): `chat/<resource>.rs`; who may
+//!   see or join a room: `chat/access.rs`; what makes a value valid: `domain/`.
+//! - A REST route: `http/<resource>.rs`, one `router()` each, merged in `http/mod.rs`.
+//! - A Socket.IO client event: one line in `realtime/operations.rs` (`OPERATIONS`).
+//! - A server → client event: a [`chat::publish::ChatEvent`] variant (its audience is
+//!   decided there) and its name and payload in `realtime/broadcast.rs`.
+//! - A room setting: a field of [`domain::room::RoomSettings`], its column in
+//!   `store/rooms.rs` (`settings_columns!`, `bind_settings!`) and both migrations.
+//! - A query: `store/<table>.rs`, written once for both backends.
+//! - A setting or limit: `config.rs`, with its row in the README's table.
+//! - Tests: `tests/*.rs` drive the real server over HTTP (both backends);
+//!   `tests/socketio/` drive it with the npm Socket.IO client.
 //!
 //! [`run`] serves on a listener until a shutdown future resolves; `main` and the
 //! integration tests both call it.
