@@ -78,7 +78,8 @@ pub async fn run(
     realtime::attach(&io, state.clone());
     let app = http::router(state.clone())
         .layer(socket_layer)
-        .layer(axum::middleware::map_request(realtime::detach_request_buffers));
+        .layer(axum::middleware::map_request(realtime::detach_request_buffers))
+        .layer(axum::middleware::map_response(http::security_headers));
 
     let sweeper = tokio::spawn(sweep_expired_sessions(state.clone()));
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();

@@ -1,8 +1,9 @@
 //! Prometheus metrics (`GET /metrics`): request counts and latencies, open sockets.
 //!
 //! The registry lives in `AppState`, not in a global, so each server in a test process
-//! counts only its own traffic. Route labels use the matched route template, never the
-//! raw path, so ids in URLs cannot blow up label cardinality.
+//! counts only its own traffic. Every label takes values from a fixed set, whatever
+//! clients send: the matched route template (never the raw path; `unmatched` for
+//! anything else), a known method (`other` for made-up ones) and the status code.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -18,14 +19,14 @@ use std::time::Instant;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
+    method: &'static str,
     route: String,
 }
 
@@ -70,10 +71,27 @@ impl Default for Metrics {
     }
 }
 
+/// The method as a label: one of the standard methods, else `other`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    const KNOWN: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::HEAD, "HEAD"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    KNOWN.iter().find(|(known, _)| known == method).map_or("other", |(_, label)| label)
+}
+
 /// Middleware: counts and times every request.
 pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -82,7 +100,7 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     let status = response.status().as_u16();
     metrics
         .latency
-        .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
+        .get_or_create(&RouteLabels { method, route: route.clone() })
         .observe(started.elapsed().as_secs_f64());
     metrics.requests.get_or_create(&RequestLabels { method, route, status }).inc();
     response

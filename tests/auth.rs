@@ -75,7 +75,12 @@ async fn session_cookie_authenticates_same_origin_requests() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     // Logging out clears the cookie: the browser is signed out.
-    let response = browser.post(server.url("/api/auth/logout")).send().await.unwrap();
+    let response = browser
+        .post(server.url("/api/auth/logout"))
+        .header("origin", server.base.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let response = browser.get(server.url("/api/auth/me")).send().await.unwrap();
     assert_error(response, StatusCode::UNAUTHORIZED, "unauthenticated").await;
@@ -106,6 +111,15 @@ async fn cross_origin_cookie_posts_are_refused_and_change_nothing() {
         .await
         .unwrap();
     assert_error(forged_logout, StatusCode::FORBIDDEN, "cross_origin_refused").await;
+    // A foreign Referer without Origin is no better.
+    let forged = browser
+        .post(server.url("/api/events"))
+        .header("referer", "http://evil.example/page")
+        .json(&json!({"title": "Forged", "starts_at": "2026-12-01T18:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(forged, StatusCode::FORBIDDEN, "cross_origin_refused").await;
     // Nothing was created, and the session survived the forged logout.
     let list: Value = browser.get(server.url("/api/events")).send().await.unwrap().json().await.unwrap();
     assert_eq!(list["events"], json!([]));

@@ -67,6 +67,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/api/chat/rooms/{id}/preferences", "put"),
     ("/api/chat/rooms/{id}/messages", "get"),
     ("/api/chat/rooms/{id}/messages", "post"),
+    ("/api/chat/rooms/{id}/moderation-log", "get"),
     ("/api/chat/messages/{id}/replies", "get"),
     ("/api/chat/messages/{id}/edit", "put"),
     ("/api/chat/messages/{id}/delete", "delete"),

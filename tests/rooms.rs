@@ -339,3 +339,58 @@ async fn mention_notifications_respect_preferences() {
     assert_eq!(unread["notifications"], json!([]));
     let _ = contents;
 }
+
+/// Admins (support staff) read and moderate any room without becoming participants,
+/// and each such read is in the room's moderation log, which only moderators read.
+#[tokio::test]
+async fn admins_read_any_room_unlisted_and_every_read_is_logged() {
+    let server = TestServer::start().await;
+    let (admin, admin_user) = server.create_admin("support9").await;
+    let (ann, _) = server.register("ann9").await;
+    let (ben, ben_user) = server.register("ben9").await;
+    let group = server
+        .create_room(&ann, json!({"type": "group", "name": "Secret", "participant_ids": [ben_user["id"]]}))
+        .await;
+    let dm = server.create_room(&ann, json!({"type": "private", "participant_ids": [ben_user["id"]]})).await;
+    let said = server.send(&ann, &group["id"], "between us").await;
+    server.send(&ben, &dm["id"], "psst").await;
+
+    for room in [&group, &dm] {
+        let response = server.get(&format!("/api/chat/rooms/{}", room["id"]), Some(&admin)).await;
+        assert_eq!(response.status(), StatusCode::OK, "admin sees room {}", room["id"]);
+        assert_ne!(contents(&server.history(&admin, &room["id"], "").await), Vec::<String>::new());
+        let listed = expect_ok(
+            server.get(&format!("/api/chat/rooms/{}/participants", room["id"]), Some(&admin)).await,
+        )
+        .await;
+        let ids: Vec<&Value> =
+            listed["participants"].as_array().unwrap().iter().map(|p| &p["user"]["id"]).collect();
+        assert!(!ids.contains(&&admin_user["id"]), "admin became a participant: {listed}");
+    }
+    // Moderating: the admin deletes a message in the group.
+    let deleted = server.delete(&format!("/api/chat/messages/{}/delete", said["id"]), &admin, None).await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    let rooms: Value = server.get("/api/chat/rooms", Some(&admin)).await.json().await.unwrap();
+    assert_eq!(rooms["rooms"], json!([]), "the admin's own room list stays empty");
+
+    // The log: the owner reads it, a member may not.
+    let path = format!("/api/chat/rooms/{}/moderation-log", group["id"]);
+    let log = expect_ok(server.get(&path, Some(&ann)).await).await;
+    let entries = log["entries"].as_array().unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["delete_message", "admin_access", "admin_access"], "newest first: {log}");
+    assert!(entries.iter().all(|e| e["actor"]["id"] == admin_user["id"]), "{log}");
+    assert_eq!((&entries[0]["message_id"], &entries[0]["target"]["username"]), (&said["id"], &json!("ann9")));
+    assert_eq!(log["has_more"], false);
+    let page = expect_ok(server.get(&format!("{path}?limit=1"), Some(&ann)).await).await;
+    assert_eq!((page["entries"].as_array().unwrap().len(), &page["has_more"]), (1, &json!(true)));
+    let older =
+        expect_ok(server.get(&format!("{path}?before={}", page["entries"][0]["id"]), Some(&ann)).await).await;
+    assert_eq!(older["entries"][0]["id"], entries[1]["id"]);
+    // A sender deleting their own message is not moderation.
+    let own = server.send(&ann, &group["id"], "oops").await;
+    expect_ok(server.delete(&format!("/api/chat/messages/{}/delete", own["id"]), &ann, None).await).await;
+    let after = expect_ok(server.get(&path, Some(&ann)).await).await;
+    assert_eq!(after["entries"].as_array().unwrap().len(), 3);
+    assert_error(server.get(&path, Some(&ben)).await, StatusCode::FORBIDDEN, "forbidden").await;
+}

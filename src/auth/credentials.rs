@@ -62,20 +62,33 @@ pub fn check_same_origin(method: &Method, headers: &HeaderMap, trusted: &[String
     cookie_origin_allowed(headers, trusted).then_some(()).ok_or(AppError::CrossOrigin)
 }
 
-/// Whether a cookie-bearing request (or WebSocket handshake) comes from our own origin.
+/// Whether a cookie-carrying request comes from our own origin (or a trusted one).
+///
+/// Browsers send `Origin` on every cross-origin and every state-changing request. When
+/// it is missing, a same-origin `Referer` or `Sec-Fetch-Site: same-origin` (or `none`,
+/// a user's own navigation) must vouch for the request; without any of them it is
+/// refused, since nothing shows it did not come from another site.
 pub fn cookie_origin_allowed(headers: &HeaderMap, trusted: &[String]) -> bool {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let ours = |origin: &str| {
+        let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
+        (!host.is_empty() && origin_host.eq_ignore_ascii_case(host))
+            || trusted.iter().any(|t| t.trim_end_matches('/').eq_ignore_ascii_case(origin))
+    };
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        // `Origin: null` (sandboxed frames, some redirects) matches nothing.
-        let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("null");
-        return (!host.is_empty() && origin_host.eq_ignore_ascii_case(host))
-            || trusted.iter().any(|t| t.trim_end_matches('/').eq_ignore_ascii_case(origin));
+        return ours(origin);
     }
-    // No Origin: a non-browser client, or an older browser that still sends Fetch metadata.
-    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        Some(site) => matches!(site, "same-origin" | "none"),
-        None => true,
+    if let Some(referer) = headers.get(header::REFERER).and_then(|v| v.to_str().ok()) {
+        return ours(origin_of(referer));
     }
+    matches!(headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()), Some("same-origin" | "none"))
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> &str {
+    let Some((scheme, rest)) = url.split_once("://") else { return "" };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    &url[..scheme.len() + 3 + end]
 }
 
 #[cfg(test)]
@@ -127,6 +140,23 @@ mod tests {
             ("origin", "https://elsewhere.example"),
         ]);
         assert!(check_same_origin(&Method::DELETE, &bearer, &[]).is_ok());
+    }
+
+    #[test]
+    fn without_origin_a_same_origin_referer_or_fetch_metadata_must_vouch() {
+        let base = [("cookie", "eventsync_session=xyz"), ("host", "chat.example.org")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            check_same_origin(&Method::POST, &headers(&pairs), &[]).is_ok()
+        };
+        assert!(with(&[("referer", "https://chat.example.org/chat?room=1")]));
+        assert!(with(&[("sec-fetch-site", "same-origin")]));
+        assert!(!with(&[("referer", "http://evil.example/")]));
+        assert!(!with(&[("referer", "http://chat.example.org.evil.example/x")]));
+        assert!(!with(&[("referer", "not a url")]));
+        assert!(!with(&[]), "no Origin, Referer or Sec-Fetch-Site");
+        assert_eq!(origin_of("https://a.b:8080/x?y#z"), "https://a.b:8080");
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //!
 //! - Seeing a room: participants, admins, anyone for public rooms and event rooms;
 //!   others get 404, so private rooms do not reveal that they exist.
+//! - Admins (support staff) may read and moderate any room without becoming listed
+//!   participants; each such read is written to the room's moderation log.
 //! - Joining: public rooms (anyone), event rooms (organizer, attendees, admins), support
 //!   rooms (admins; the requester is in from the start). Private and group rooms that are
 //!   not public only take users that the owner or a moderator adds.
-//! - Reading and writing: participants only.
+//! - Reading: participants (and admins); writing: participants only.
 
 use crate::auth::AuthUser;
 use crate::domain::room::{ParticipantRole, Permission, RoomId, RoomType, holds};
@@ -34,7 +36,8 @@ impl RoomAccess {
     }
 
     fn visible(&self) -> bool {
-        self.membership.is_some()
+        self.is_admin
+            || self.membership.is_some()
             || self.room.settings.is_public
             || match self.room.room_type {
                 RoomType::Event => true,
@@ -47,6 +50,11 @@ impl RoomAccess {
         self.membership.as_ref().map(|m| m.role)
     }
 
+    /// Whether the caller moderates the room: its owner, a moderator, or an admin.
+    pub fn moderates(&self) -> bool {
+        self.is_admin || matches!(self.role(), Some(ParticipantRole::Owner | ParticipantRole::Moderator))
+    }
+
     pub fn holds(&self, permission: Permission) -> bool {
         holds(self.role(), self.is_admin, permission)
     }
@@ -56,6 +64,18 @@ impl RoomAccess {
         self.membership.as_ref().ok_or_else(|| {
             AppError::forbidden_because("not_participant", "join the room first to read or write in it")
         })
+    }
+
+    /// 403 unless the caller may read the room: participants, and admins, whose reading
+    /// of a room they are not in is logged.
+    pub async fn require_reader(&self, state: &AppState, caller: &AuthUser) -> AppResult<()> {
+        if self.membership.is_some() {
+            return Ok(());
+        }
+        if self.is_admin {
+            return super::moderation::log_admin_access(state, caller, self.room.room_id).await;
+        }
+        self.require_participant().map(drop)
     }
 
     pub fn require(&self, permission: Permission) -> AppResult<()> {

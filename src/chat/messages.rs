@@ -12,6 +12,7 @@ use crate::domain::message::{
     self, Deleted, EditMessage, Message, MessageId, MessageType, NewMessage, Poll, PollUpdate, React,
     ReactionUpdate, SendMessage, Vote,
 };
+use crate::domain::moderation::{ModerationAction, NewModerationEntry};
 use crate::domain::page_limit;
 use crate::domain::room::{NotificationLevel, Permission, RoomId};
 use crate::domain::user::UserId;
@@ -174,8 +175,8 @@ pub async fn history(
     query: HistoryQuery,
 ) -> AppResult<MessagePage> {
     let access = RoomAccess::load(state, caller, room_id).await?;
-    access.require_participant()?;
     let limit = page_limit(query.limit, HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX)?;
+    access.require_reader(state, caller).await?;
     let page = match (query.before, query.after) {
         (Some(_), Some(_)) => {
             return Err(AppError::validation("invalid_cursor", "give either before or after, not both"));
@@ -201,7 +202,7 @@ pub async fn history(
 /// Replies to a message (its thread), oldest first.
 pub async fn replies(state: &AppState, caller: &AuthUser, message_id: MessageId) -> AppResult<Vec<Message>> {
     let (_, access) = visible_message(state, caller, message_id).await?;
-    access.require_participant()?;
+    access.require_reader(state, caller).await?;
     Ok(state.store.replies(message_id, Some(caller.user.id), REPLIES_LIMIT, state.clock.now_ms()).await?)
 }
 
@@ -263,7 +264,16 @@ pub async fn delete_message(
     }
     let deleted = Deleted { id: message_id, room_id: facts.room_id };
     if facts.deleted_at.is_none() {
-        state.store.delete_message(&facts, caller.user.id, state.clock.now_ms()).await?;
+        let log = (!own).then_some(NewModerationEntry {
+            room_id: facts.room_id,
+            actor_id: caller.user.id,
+            action: ModerationAction::DeleteMessage,
+            target_id: facts.sender_id,
+            message_id: Some(message_id),
+            reason: None,
+            duration_seconds: None,
+        });
+        state.store.delete_message(&facts, caller.user.id, log.as_ref(), state.clock.now_ms()).await?;
         state.publisher.publish(ChatEvent::MessageDeleted(deleted.clone())).await;
     }
     Ok(deleted)

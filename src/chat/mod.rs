@@ -7,6 +7,7 @@
 pub mod access;
 pub mod calendar;
 pub mod messages;
+pub mod moderation;
 pub mod notifications;
 pub mod presence;
 pub mod publish;

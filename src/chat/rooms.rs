@@ -227,13 +227,19 @@ pub async fn join_room(state: &AppState, caller: &AuthUser, room_id: RoomId) -> 
         if !access.may_join(state, caller).await? {
             return Err(AppError::forbidden("you may not join this room"));
         }
-        let now = state.clock.now_ms();
-        if state.store.add_participant(room_id, caller.user.id, ParticipantRole::Member, now).await? {
-            state.publisher.publish(ChatEvent::UserJoined { room_id, user: caller.user.clone() }).await;
-            post_system_message(state, room_id, format!("{} joined", caller.user.display_name)).await?;
-        }
+        add_self(state, caller, room_id).await?;
     }
     reload_room(state, room_id).await
+}
+
+/// Makes the caller a participant (their right to join already checked).
+async fn add_self(state: &AppState, caller: &AuthUser, room_id: RoomId) -> AppResult<()> {
+    let now = state.clock.now_ms();
+    if state.store.add_participant(room_id, caller.user.id, ParticipantRole::Member, now).await? {
+        state.publisher.publish(ChatEvent::UserJoined { room_id, user: caller.user.clone() }).await;
+        post_system_message(state, room_id, format!("{} joined", caller.user.display_name)).await?;
+    }
+    Ok(())
 }
 
 /// What a socket gets when it opens a room.
@@ -247,22 +253,36 @@ pub struct OpenedRoom {
     pub updates: Vec<Message>,
 }
 
-/// Opens a room for a socket: joins it if allowed, then answers the room, its
-/// participants and either the latest page or everything since `since`.
+/// Opens a room for a socket: checks the request, joins the caller if they may join
+/// and are not in yet (an admin reads without joining), then answers the room, its
+/// participants and either the latest page or everything since `since`. A refused
+/// request changes nothing.
 pub async fn open_room(
     state: &AppState,
     caller: &AuthUser,
     room_id: RoomId,
     req: OpenRoom,
 ) -> AppResult<OpenedRoom> {
-    // Joining succeeded, so the caller participates: no second access check is needed.
-    let room = join_room(state, caller, room_id).await?;
+    let access = RoomAccess::load(state, caller, room_id).await?;
+    let seen = match req.since {
+        Some(since) => Some(resolve_cursor(state, room_id, since, "since").await?),
+        None => None,
+    };
+    if access.membership.is_none() {
+        if access.may_join(state, caller).await? {
+            add_self(state, caller, room_id).await?;
+        } else if access.is_admin {
+            access.require_reader(state, caller).await?;
+        } else {
+            return Err(AppError::forbidden("you may not join this room"));
+        }
+    }
+    let room = reload_room(state, room_id).await?;
     let participants = participants_with_presence(state, room_id).await?;
     let now = state.clock.now_ms();
     let viewer = Some(caller.user.id);
-    let (messages, has_more, updates) = match req.since {
-        Some(since) => {
-            let seen = resolve_cursor(state, room_id, since, "since").await?;
+    let (messages, has_more, updates) = match seen {
+        Some(seen) => {
             let after = PageQuery::After { after_seq: seen.seq, limit: REPLAY_LIMIT };
             let (messages, has_more) = state.store.messages(room_id, after, viewer, now).await?;
             let changed = PageQuery::ChangedSince {
@@ -300,9 +320,7 @@ pub async fn participants(
     room_id: RoomId,
 ) -> AppResult<Vec<Participant>> {
     let access = RoomAccess::load(state, caller, room_id).await?;
-    if !access.is_admin {
-        access.require_participant()?;
-    }
+    access.require_reader(state, caller).await?;
     participants_with_presence(state, room_id).await
 }
 

@@ -206,6 +206,12 @@ pub struct NewMessage {
 
 /// Message text: 1–4000 characters once trimmed, stored as written.
 pub fn validate_content(content: &str) -> Result<String, AppError> {
+    if content.contains('\0') {
+        return Err(AppError::validation(
+            "invalid_content",
+            "message content must not contain NUL characters",
+        ));
+    }
     let chars = content.trim().chars().count();
     if chars == 0 {
         return Err(AppError::validation("invalid_content", "message content must not be empty"));
@@ -275,10 +281,16 @@ impl SendMessage {
             }
         };
         let client_id = match self.client_id.as_deref() {
-            Some(id) if id.is_empty() || id.chars().count() > CLIENT_ID_MAX => {
+            Some(id)
+                if id.is_empty()
+                    || id.chars().count() > CLIENT_ID_MAX
+                    || id.chars().any(char::is_control) =>
+            {
                 return Err(AppError::validation(
                     "invalid_client_id",
-                    format!("client_id must be 1–{CLIENT_ID_MAX} characters"),
+                    format!(
+                        "client_id must be 1–{CLIENT_ID_MAX} characters, none of them control characters"
+                    ),
                 ));
             }
             other => other.map(str::to_owned),
@@ -355,6 +367,8 @@ mod tests {
         assert_eq!(send(Some(&"x".repeat(4001))).validate(0).unwrap_err().code(), "invalid_content");
         assert!(send(Some(&"é".repeat(4000))).validate(0).is_ok());
         assert_eq!(send(None).validate(0).unwrap_err().code(), "invalid_content");
+        assert_eq!(send(Some("nul\0here")).validate(0).unwrap_err().code(), "invalid_content");
+        assert_eq!(send(Some("lines\nand\ttabs")).validate(0).unwrap().content, "lines\nand\ttabs");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod calendar;
 pub mod message;
+pub mod moderation;
 pub mod notification;
 pub mod room;
 pub mod user;
@@ -15,8 +16,21 @@ use utoipa::ToSchema;
 
 use crate::error::AppError;
 
-/// Trims `text` and checks its length in characters; `field` names it in the error.
+/// Whether `c` is a control character other than line breaks and tabs: never valid in
+/// names and titles (NUL also breaks PostgreSQL text).
+pub fn is_forbidden_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+}
+
+/// Trims `text` and checks its length in characters and that it holds no control
+/// characters other than line breaks and tabs; `field` names it in the error.
 pub fn trimmed_text(field: &str, text: &str, min: usize, max: usize) -> Result<String, AppError> {
+    if text.chars().any(is_forbidden_control) {
+        return Err(AppError::validation(
+            "invalid_field",
+            format!("{field} must not contain control characters"),
+        ));
+    }
     let trimmed = text.trim();
     let chars = trimmed.chars().count();
     if chars < min || chars > max {
@@ -110,6 +124,14 @@ pub struct NoBody {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_refuse_control_characters_but_keep_line_breaks() {
+        for bad in ["a\0b", "a\u{1}", "bell\u{7}", "esc\u{1b}[31m", "del\u{7f}", "c1\u{85}"] {
+            assert_eq!(trimmed_text("name", bad, 1, 100).unwrap_err().code(), "invalid_field", "{bad:?}");
+        }
+        assert_eq!(trimmed_text("name", " two\nlines\tok ", 1, 100).unwrap(), "two\nlines\tok");
+    }
 
     #[test]
     fn page_limit_defaults_and_bounds() {

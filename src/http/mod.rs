@@ -5,6 +5,7 @@ mod auth;
 mod calendar;
 pub mod extract;
 mod messages;
+mod moderation;
 mod notifications;
 mod ops;
 mod rooms;
@@ -36,6 +37,7 @@ use crate::state::AppState;
         (name = "rooms", description = "Chat rooms, participants, read markers"),
         (name = "messages", description = "Messages, replies, reactions, polls"),
         (name = "notifications", description = "Mentions and other notifications"),
+        (name = "moderation", description = "Moderation actions and the moderation log"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -64,6 +66,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(calendar::router())
         .merge(rooms::router())
         .merge(messages::router())
+        .merge(moderation::router())
         .merge(notifications::router())
         .merge(ops::router())
         .split_for_parts()
@@ -87,6 +90,25 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
+}
+
+/// Every response: browsers must not guess content types. JSON answers also forbid
+/// every kind of content and framing, so an API response opened as a page does nothing.
+pub async fn security_headers(mut response: Response) -> Response {
+    use axum::http::{HeaderValue, header};
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
+    response
 }
 
 /// Refuses cookie-authenticated state-changing requests from other origins (CSRF).

@@ -8,9 +8,11 @@ use std::collections::HashMap;
 
 use sqlx::FromRow;
 
+use super::moderation::insert_entry_in;
 use super::{Backend, Store, placeholders, with_pool};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::message::{Message, MessageId, MessageType, NewMessage, Poll, PollOption, ReactionCount};
+use crate::domain::moderation::NewModerationEntry;
 use crate::domain::room::RoomId;
 use crate::domain::user::{Role, User, UserId};
 
@@ -554,11 +556,13 @@ impl Store {
     }
 
     /// Soft-deletes a message: the text moves to the version history (audit trail), the
-    /// message keeps its id and seq, and its reactions go.
+    /// message keeps its id and seq, and its reactions go. A moderator's deletion is
+    /// logged in the same transaction.
     pub async fn delete_message(
         &self,
         facts: &MessageFacts,
         by: UserId,
+        log: Option<&NewModerationEntry>,
         now: Millis,
     ) -> Result<(), sqlx::Error> {
         const UPDATE: &str = "UPDATE message SET content = NULL, deleted_at = $2, deleted_by = $3, last_change = $4, \
@@ -575,6 +579,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(CLEAR_REACTIONS).bind(facts.message_id).execute(&mut *tx).await?;
+            if let Some(entry) = log {
+                insert_entry_in!(&mut *tx, entry, now)?;
+            }
             tx.commit().await?;
             Ok(())
         })

@@ -9,6 +9,7 @@
 
 mod calendar;
 mod messages;
+mod moderation;
 mod notifications;
 mod rooms;
 mod sessions;

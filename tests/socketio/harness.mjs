@@ -23,14 +23,15 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const LISTENING_RE = /listening on (http:\/\/\S+)/;
 
 /**
- * Start a fresh server. Resolves to {url, stop}.
+ * Start a fresh server. Resolves to {url, stop}. `env` (optional) is merged into
+ * the child's environment, e.g. {EVENTSYNC_PRESENCE_GRACE_SECONDS: '1'}.
  */
-export async function startServer() {
+export async function startServer({ env = {} } = {}) {
   const bin = process.env.EVENTSYNC_BIN || DEFAULT_BIN;
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'eventsync-socketio-'));
 
   const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
-    env: { ...process.env, EVENTSYNC_RATE_LIMITS: 'off', RUST_LOG: 'warn' },
+    env: { ...process.env, EVENTSYNC_RATE_LIMITS: 'off', RUST_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 

@@ -1,0 +1,65 @@
+//! The moderation log: who did what to whom in a room, and when (SPEC §7).
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::message::MessageId;
+use super::room::RoomId;
+use super::text_enum;
+use super::user::{User, UserId};
+
+text_enum! {
+    /// What a log entry records.
+    pub enum ModerationAction {
+        /// An admin read or opened a room they do not participate in.
+        AdminAccess = "admin_access",
+        Mute = "mute",
+        Unmute = "unmute",
+        Kick = "kick",
+        Ban = "ban",
+        Unban = "unban",
+        DeleteMessage = "delete_message",
+    }
+}
+
+/// A log entry as moderators see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ModerationEntry {
+    pub id: i64,
+    pub room_id: RoomId,
+    pub actor: User,
+    pub action: ModerationAction,
+    pub target: Option<User>,
+    pub message_id: Option<MessageId>,
+    pub reason: Option<String>,
+    pub duration_seconds: Option<i64>,
+    pub created_at: String,
+}
+
+/// What is written to the log.
+#[derive(Debug, Clone)]
+pub struct NewModerationEntry {
+    pub room_id: RoomId,
+    pub actor_id: UserId,
+    pub action: ModerationAction,
+    pub target_id: Option<UserId>,
+    pub message_id: Option<MessageId>,
+    pub reason: Option<String>,
+    pub duration_seconds: Option<i64>,
+}
+
+/// `GET /api/chat/rooms/{id}/moderation-log` query.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ModerationLogQuery {
+    /// Entries older than this entry id (keyset pagination).
+    pub before: Option<i64>,
+    /// 1–100, default 50.
+    pub limit: Option<i64>,
+}
+
+/// A page of the log, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModerationLog {
+    pub entries: Vec<ModerationEntry>,
+    pub has_more: bool,
+}

@@ -1,0 +1,104 @@
+//! `moderation_log`: one row per moderation action or admin access, newest first per room.
+
+use sqlx::FromRow;
+
+use super::users::UserRow;
+use super::{Store, with_pool};
+use crate::clock::{Millis, to_rfc3339};
+use crate::domain::moderation::{ModerationAction, ModerationEntry, NewModerationEntry};
+use crate::domain::room::RoomId;
+use crate::domain::user::{Role, User};
+
+#[derive(Debug, FromRow)]
+struct EntryRow {
+    entry_id: i64,
+    room_id: i64,
+    action: ModerationAction,
+    message_id: Option<i64>,
+    reason: Option<String>,
+    duration_seconds: Option<i64>,
+    created_at: i64,
+    #[sqlx(flatten)]
+    actor: UserRow,
+    target_id: Option<i64>,
+    target_username: Option<String>,
+    target_display_name: Option<String>,
+    target_role: Option<Role>,
+}
+
+impl From<EntryRow> for ModerationEntry {
+    fn from(row: EntryRow) -> Self {
+        let target = match (row.target_id, row.target_username, row.target_display_name, row.target_role) {
+            (Some(id), Some(username), Some(display_name), Some(role)) => {
+                Some(User { id, username, display_name, role })
+            }
+            _ => None,
+        };
+        ModerationEntry {
+            id: row.entry_id,
+            room_id: row.room_id,
+            actor: row.actor.into(),
+            action: row.action,
+            target,
+            message_id: row.message_id,
+            reason: row.reason,
+            duration_seconds: row.duration_seconds,
+            created_at: to_rfc3339(row.created_at),
+        }
+    }
+}
+
+pub(super) const INSERT_ENTRY: &str = "INSERT INTO moderation_log \
+    (room_id, actor_id, action, target_id, message_id, reason, duration_seconds, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// Writes a `&NewModerationEntry` at `$now` on `$executor` (a pool or an open
+/// transaction, so an action and its log entry commit together).
+macro_rules! insert_entry_in {
+    ($executor:expr, $entry:expr, $now:expr) => {{
+        let entry: &$crate::domain::moderation::NewModerationEntry = $entry;
+        sqlx::query($crate::store::moderation::INSERT_ENTRY)
+            .bind(entry.room_id)
+            .bind(entry.actor_id)
+            .bind(entry.action.as_str())
+            .bind(entry.target_id)
+            .bind(entry.message_id)
+            .bind(&entry.reason)
+            .bind(entry.duration_seconds)
+            .bind($now)
+            .execute($executor)
+            .await
+            .map(drop)
+    }};
+}
+pub(super) use insert_entry_in;
+
+impl Store {
+    pub async fn insert_moderation_entry(
+        &self,
+        entry: &NewModerationEntry,
+        now: Millis,
+    ) -> Result<(), sqlx::Error> {
+        with_pool!(self, writer, |pool| insert_entry_in!(pool, entry, now))
+    }
+
+    /// Up to `limit` entries of a room older than `before`, newest first.
+    pub async fn moderation_log(
+        &self,
+        room_id: RoomId,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<ModerationEntry>, sqlx::Error> {
+        const SQL: &str = "SELECT l.entry_id, l.room_id, l.action, l.message_id, l.reason, l.duration_seconds, \
+            l.created_at, a.user_id, a.username, a.display_name, a.role, \
+            t.user_id AS target_id, t.username AS target_username, t.display_name AS target_display_name, \
+            t.role AS target_role \
+            FROM moderation_log l JOIN app_user a ON a.user_id = l.actor_id \
+            LEFT JOIN app_user t ON t.user_id = l.target_id \
+            WHERE l.room_id = $1 AND l.entry_id < $2 ORDER BY l.entry_id DESC LIMIT $3";
+        let rows: Vec<EntryRow> = with_pool!(self, reader, |pool| {
+            sqlx::query_as(SQL).bind(room_id).bind(before).bind(limit).fetch_all(pool).await
+        })?;
+        Ok(rows.into_iter().map(ModerationEntry::from).collect())
+    }
+}
