@@ -155,11 +155,42 @@ pub struct Limits {
     /// Seconds to wait for in-flight requests on shutdown before closing anyway.
     #[arg(long, env = "EVENTSYNC_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
+    /// Seconds a client has to send a request's headers once it starts waiting for them.
+    #[arg(long, env = "EVENTSYNC_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub header_read_timeout_seconds: u64,
+    /// Longest pause, in seconds, while a request body is being sent.
+    #[arg(long, env = "EVENTSYNC_BODY_READ_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub body_read_timeout_seconds: u64,
+    /// Seconds a kept-alive HTTP connection may wait for its next request. The server
+    /// counts this wait and the reading of the next request's headers as one span, so the
+    /// smaller of this and the header timeout applies to both.
+    #[arg(long, env = "EVENTSYNC_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub idle_timeout_seconds: u64,
+    /// Connections one client address may hold open at once (0: no cap). Further ones are
+    /// closed at once, so one client cannot take every descriptor.
+    #[arg(long, env = "EVENTSYNC_MAX_CONNECTIONS_PER_IP", default_value_t = 1000)]
+    pub max_connections_per_ip: u32,
+    /// Accounts that may be registered per client IP address per minute.
+    #[arg(long, env = "EVENTSYNC_RATE_LIMIT_REGISTER_PER_IP", default_value_t = 20)]
+    pub rate_limit_register_per_ip: u32,
+    /// Bytes of Socket.IO events one socket may have waiting to be processed; beyond it
+    /// (or beyond 1024 events) new ones are refused with `rate_limited`.
+    #[arg(long, env = "EVENTSYNC_SOCKET_QUEUE_BYTES", default_value_t = 1024 * 1024)]
+    pub socket_queue_bytes: usize,
 }
 
 impl Limits {
     pub fn session_ttl(&self) -> Duration {
         Duration::from_secs(self.session_ttl_seconds)
+    }
+
+    /// How long hyper may wait for a request's headers, idle wait included.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_seconds.min(self.idle_timeout_seconds).max(1))
+    }
+
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_read_timeout_seconds.max(1))
     }
 
     pub fn rate_limits_on(&self) -> bool {

@@ -44,6 +44,8 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("the request body stopped arriving; send it without long pauses")]
+    RequestTimeout,
     /// Anything the client did not cause: logged, never shown.
     #[error("internal error")]
     Internal(#[source] BoxError),
@@ -105,6 +107,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::RequestTimeout => "request_timeout",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -121,6 +124,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

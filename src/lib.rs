@@ -2,6 +2,7 @@
 //!
 //! A tour, following a request:
 //! - [`config`]: flags and `EVENTSYNC_*` variables; every limit is a named setting.
+//! - [`server`]: accepting connections: timeouts, per-address caps, hyper's own answers.
 //! - [`http`]: one axum router per resource, merged with the OpenAPI document and the
 //!   cross-origin guard. Handlers are thin: decode, call one service function, encode.
 //! - [`realtime`]: Socket.IO on the same port: handshake authentication, the table of
@@ -42,24 +43,24 @@ pub mod http;
 pub mod metrics;
 pub mod ratelimit;
 pub mod realtime;
+pub mod server;
 pub mod state;
 pub mod store;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
+use crate::chat::publish::ChatEvent;
 use crate::clock::SharedClock;
 use crate::config::ServeArgs;
 use crate::error::BoxError;
 use crate::state::AppState;
 use crate::store::Store;
 
-/// How often expired login sessions are deleted.
-const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
+/// How often expired login sessions are deleted and their sockets disconnected.
+const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Serves HTTP and Socket.IO on `listener` until `shutdown` resolves, then stops
 /// accepting, disconnects sockets cleanly and waits (up to the grace period) for
@@ -82,35 +83,13 @@ pub async fn run(
         .layer(axum::middleware::map_response(http::security_headers));
 
     let sweeper = tokio::spawn(sweep_expired_sessions(state.clone()));
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: closing sockets, finishing requests in flight");
-        let _ = stopping_tx.send(());
         io.close().await;
     };
     tracing::info!(addr = %listener.local_addr()?, database = store.backend_name(), "serving");
-
-    // Chat frames are small: without TCP_NODELAY, Nagle's algorithm holds them back until
-    // the peer's delayed ACK, adding up to ~40 ms to a delivery.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %err, "could not set TCP_NODELAY");
-        }
-    });
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(signal);
-    let deadline = async move {
-        if stopping_rx.await.is_ok() {
-            tokio::time::sleep(grace).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        result = server => result?,
-        () = deadline => tracing::warn!("grace period over; dropping remaining connections"),
-    }
+    server::serve(listener, app, &state.limits, grace, signal).await?;
     sweeper.abort();
     store.close().await;
     tracing::info!("stopped");
@@ -122,8 +101,13 @@ async fn sweep_expired_sessions(state: AppState) {
     loop {
         interval.tick().await;
         match state.store.delete_expired_sessions(state.clock.now_ms()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(sessions = n, "deleted expired sessions"),
+            Ok(ended) if ended.is_empty() => {}
+            Ok(ended) => {
+                tracing::info!(sessions = ended.len(), "deleted expired sessions");
+                for session_id in ended {
+                    state.publisher.publish(ChatEvent::SessionEnded { session_id }).await;
+                }
+            }
             Err(err) => tracing::warn!(error = %err, "could not delete expired sessions"),
         }
     }

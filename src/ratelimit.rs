@@ -35,6 +35,26 @@ impl RateLimiter {
         }
     }
 
+    /// Whether `key`'s quota is used up: its next request would be refused. Counts
+    /// nothing.
+    pub fn is_exhausted(&self, key: &str) -> bool {
+        let now = self.clock.now_ms();
+        let arrivals = self.arrivals.lock().unwrap_or_else(|poison| poison.into_inner());
+        arrivals.get(key).is_some_and(|tat| tat.max(&now) + self.interval_ms - now > self.period_ms)
+    }
+
+    /// Whether `key` used any of its quota within the last `period / quota`.
+    pub fn is_recent(&self, key: &str) -> bool {
+        let now = self.clock.now_ms();
+        let arrivals = self.arrivals.lock().unwrap_or_else(|poison| poison.into_inner());
+        arrivals.get(key).is_some_and(|tat| *tat > now)
+    }
+
+    /// Counts one request for `key` whatever the quota says (a failure to remember).
+    pub fn record(&self, key: &str) {
+        let _ = self.check(key);
+    }
+
     /// Counts one request for `key`; `Err(wait)` when over the quota.
     pub fn check(&self, key: &str) -> Result<(), Duration> {
         let now = self.clock.now_ms();
@@ -73,6 +93,22 @@ mod tests {
         clock.advance(Duration::from_secs(20));
         assert!(limiter.check("alice").is_ok());
         assert!(limiter.check("alice").is_err());
+    }
+
+    #[test]
+    fn peeking_counts_nothing() {
+        let clock = ManualClock::starting_at(0);
+        let limiter = RateLimiter::new(2, Duration::from_secs(60), Arc::new(clock.clone()));
+        assert!(!limiter.is_exhausted("k") && !limiter.is_recent("k"));
+        limiter.record("k");
+        assert!(limiter.is_recent("k") && !limiter.is_exhausted("k"));
+        limiter.record("k");
+        assert!(limiter.is_exhausted("k"));
+        assert!(limiter.is_exhausted("k"), "peeking twice changes nothing");
+        clock.advance(Duration::from_secs(30));
+        assert!(!limiter.is_exhausted("k") && limiter.is_recent("k"));
+        clock.advance(Duration::from_secs(30));
+        assert!(!limiter.is_recent("k"));
     }
 
     #[test]

@@ -250,3 +250,44 @@ async fn rate_limits_off_allows_unlimited_logins() {
         assert_eq!(response.status(), StatusCode::OK);
     }
 }
+
+/// Someone guessing a password from one address cannot lock the owner out: failures
+/// count against the username only for addresses that have been failing.
+#[tokio::test]
+async fn guessing_from_one_address_does_not_lock_the_owner_out() {
+    let clock = ManualClock::starting_at(now_ms());
+    let server = TestServer::start_with(Options::with_clock(clock.clone())).await;
+    server.register("olive").await;
+    let login = |from: [u8; 4], password: &'static str| {
+        let client = reqwest::Client::builder().local_address(std::net::IpAddr::from(from)).build().unwrap();
+        let url = server.url("/api/auth/login");
+        async move {
+            client.post(url).json(&json!({"username": "olive", "password": password})).send().await.unwrap()
+        }
+    };
+    for _ in 0..Limits::default().rate_limit_login_per_username {
+        assert_eq!(login([127, 0, 0, 1], "guess guess").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    // The guesser is now refused, even with the right password.
+    assert_error(login([127, 0, 0, 1], PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // The owner, from an address that has not been failing, gets in.
+    assert_eq!(login([127, 0, 0, 2], PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn registrations_are_rate_limited_per_address() {
+    let mut options = Options::default();
+    options.limits.rate_limit_register_per_ip = 3;
+    let server = TestServer::start_with(options).await;
+    for name in ["reg1", "reg2", "reg3"] {
+        server.register(name).await;
+    }
+    let response =
+        server.post("/api/auth/register", None, json!({"username": "reg4", "password": PASSWORD})).await;
+    assert!(response.headers().contains_key("retry-after"));
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // Nothing was created: the name is still free once the limit has passed.
+    let response =
+        server.post("/api/auth/login", None, json!({"username": "reg4", "password": PASSWORD})).await;
+    assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+}

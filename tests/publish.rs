@@ -22,7 +22,7 @@ async fn user(state: &AppState, name: &str) -> AuthUser {
         password: "correct horse battery".into(),
         display_name: None,
     };
-    let session = accounts::register(state, request).await.expect("register");
+    let session = accounts::register(state, request, [127, 0, 0, 1].into()).await.expect("register");
     accounts::authenticate(state, &session.token).await.expect("authenticate")
 }
 

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::password::PasswordHasher;
 use super::token;
+use crate::chat::publish::ChatEvent;
 use crate::clock::{Clock, SharedClock};
 use crate::config::Limits;
 use crate::domain::user::{self, Role, User};
@@ -49,11 +50,24 @@ pub struct AuthUser {
     token_hash: String,
 }
 
-/// Login attempt limits per client address and per username.
+/// Limits on account creation and password guessing.
+///
+/// - Every login attempt counts against the client address; registrations have their
+///   own per-address quota.
+/// - Only *failed* logins count against a username. Once a username has used up its
+///   failures, addresses that have themselves been failing are refused, while a correct
+///   password from an address that has not been failing still gets through: someone
+///   guessing cannot lock the real owner out.
 pub struct LoginLimiter {
     per_ip: RateLimiter,
-    per_username: RateLimiter,
+    register_per_ip: RateLimiter,
+    failures_per_username: RateLimiter,
+    failures_per_ip: RateLimiter,
     enabled: bool,
+}
+
+fn rate_limited(wait: Duration) -> AppError {
+    AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) }
 }
 
 impl LoginLimiter {
@@ -61,21 +75,48 @@ impl LoginLimiter {
         let minute = Duration::from_secs(60);
         LoginLimiter {
             per_ip: RateLimiter::new(limits.rate_limit_login_per_ip, minute, clock.clone()),
-            per_username: RateLimiter::new(limits.rate_limit_login_per_username, minute, clock),
+            register_per_ip: RateLimiter::new(limits.rate_limit_register_per_ip, minute, clock.clone()),
+            failures_per_username: RateLimiter::new(
+                limits.rate_limit_login_per_username,
+                minute,
+                clock.clone(),
+            ),
+            failures_per_ip: RateLimiter::new(limits.rate_limit_login_per_username, minute, clock),
             enabled: limits.rate_limits_on(),
         }
     }
 
-    fn check(&self, ip: IpAddr, username: &str) -> AppResult<()> {
+    /// Bounds the key so a client cannot grow the table with huge usernames.
+    fn username_key(username: &str) -> String {
+        username.chars().take(user::USERNAME_MAX + 1).collect::<String>().to_ascii_lowercase()
+    }
+
+    fn check_login(&self, ip: IpAddr, username: &str) -> AppResult<()> {
         if !self.enabled {
             return Ok(());
         }
-        // Bound the key so a client cannot grow the table with huge usernames.
-        let username: String = username.chars().take(user::USERNAME_MAX + 1).collect();
-        self.per_ip
-            .check(&ip.to_string())
-            .and_then(|()| self.per_username.check(&username.to_ascii_lowercase()))
-            .map_err(|wait| AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) })
+        let ip = ip.to_string();
+        self.per_ip.check(&ip).map_err(rate_limited)?;
+        if self.failures_per_username.is_exhausted(&Self::username_key(username))
+            && self.failures_per_ip.is_recent(&ip)
+        {
+            return Err(rate_limited(Duration::from_secs(60)));
+        }
+        Ok(())
+    }
+
+    fn record_failure(&self, ip: IpAddr, username: &str) {
+        if self.enabled {
+            self.failures_per_username.record(&Self::username_key(username));
+            self.failures_per_ip.record(&ip.to_string());
+        }
+    }
+
+    fn check_register(&self, ip: IpAddr) -> AppResult<()> {
+        if !self.enabled {
+            return Ok(());
+        }
+        self.register_per_ip.check(&ip.to_string()).map_err(rate_limited)
     }
 }
 
@@ -117,14 +158,15 @@ async fn start_session(state: &AppState, user: User) -> AppResult<Session> {
 }
 
 /// Creates an account and logs it in.
-pub async fn register(state: &AppState, req: RegisterRequest) -> AppResult<Session> {
+pub async fn register(state: &AppState, req: RegisterRequest, client: IpAddr) -> AppResult<Session> {
+    state.login_limiter.check_register(client)?;
     let user = create_user(&state.store, &state.passwords, state.clock.as_ref(), req, Role::User).await?;
     start_session(state, user).await
 }
 
 /// Checks a username and password; rate-limited per client address and per username.
 pub async fn login(state: &AppState, req: LoginRequest, client: IpAddr) -> AppResult<Session> {
-    state.login_limiter.check(client, &req.username)?;
+    state.login_limiter.check_login(client, &req.username)?;
     let credentials = match user::validate_username(&req.username) {
         Ok(username) => state.store.user_credentials(&username.folded()).await?,
         Err(_) => None,
@@ -136,13 +178,17 @@ pub async fn login(state: &AppState, req: LoginRequest, client: IpAddr) -> AppRe
     let matches = state.passwords.verify(req.password, phc).await?;
     match user {
         Some(user) if matches => start_session(state, user).await,
-        _ => Err(AppError::InvalidCredentials),
+        _ => {
+            state.login_limiter.record_failure(client, &req.username);
+            Err(AppError::InvalidCredentials)
+        }
     }
 }
 
 /// Ends the caller's session: its token stops working everywhere at once.
 pub async fn logout(state: &AppState, auth: &AuthUser) -> AppResult<()> {
     state.store.delete_session(&auth.token_hash).await?;
+    state.publisher.publish(ChatEvent::SessionEnded { session_id: auth.session_id }).await;
     Ok(())
 }
 

@@ -27,8 +27,10 @@ pub enum Audience {
     /// Every socket of one user: all their tabs and devices.
     User(UserId),
     /// Every socket following any of these rooms, each once: the users who share a room
-    /// with someone.
+    /// with someone (the caller lists those rooms). An empty list reaches nobody.
     Rooms(Vec<RoomId>),
+    /// The sockets opened with one login session.
+    Session(i64),
 }
 
 /// How an event changes which users' sockets follow a chat room.
@@ -76,6 +78,10 @@ pub enum ChatEvent {
         user_id: UserId,
         notification: Notification,
     },
+    /// A login session ended (logout, expiry): its sockets are disconnected.
+    SessionEnded {
+        session_id: i64,
+    },
 }
 
 impl ChatEvent {
@@ -97,6 +103,7 @@ impl ChatEvent {
             ChatEvent::RoomRead { user_id, .. } | ChatEvent::Notification { user_id, .. } => {
                 Audience::User(*user_id)
             }
+            ChatEvent::SessionEnded { session_id } => Audience::Session(*session_id),
         }
     }
 

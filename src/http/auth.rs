@@ -53,15 +53,22 @@ fn session_response(state: &AppState, status: StatusCode, session: Session) -> R
         (status = 201, description = "Account created and signed in", body = Session),
         (status = 409, description = "`username_taken`", body = ErrorBody),
         (status = 422, description = "`invalid_username`, `weak_password`, `invalid_field`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many accounts from this address", body = ErrorBody),
     ))]
-async fn register(State(state): State<AppState>, Json(req): Json<RegisterRequest>) -> AppResult<Response> {
-    let session = accounts::register(&state, req).await?;
+async fn register(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(req): Json<RegisterRequest>,
+) -> AppResult<Response> {
+    let session = accounts::register(&state, req, peer.ip()).await?;
     Ok(session_response(&state, StatusCode::CREATED, session))
 }
 
 /// # `POST /api/auth/login`
 ///
-/// Rate-limited per client address and per username (`429 rate_limited`, `Retry-After`).
+/// Rate-limited per client address, and against password guessing per username
+/// (`429 rate_limited`, `Retry-After`); a correct password from an address that has not
+/// been failing is let through.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = Session),

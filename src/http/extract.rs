@@ -71,7 +71,8 @@ impl From<BytesRejection> for AppError {
                 "request body is too large for this endpoint ({})",
                 rejection.body_text()
             )),
-            _ => AppError::bad_request("unreadable_body", rejection.body_text()),
+            _ if timed_out(&rejection) => AppError::RequestTimeout,
+            _ => AppError::bad_request("incomplete_body", "the request body did not arrive in full"),
         }
     }
 }
@@ -85,6 +86,18 @@ pub struct Path<T>(pub T);
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(AppError))]
 pub struct Query<T>(pub T);
+
+/// Whether reading the body failed because it paused longer than the body-read timeout.
+fn timed_out(rejection: &BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(err) = cause {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
+}
 
 impl From<PathRejection> for AppError {
     fn from(rejection: PathRejection) -> Self {

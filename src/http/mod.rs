@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.limits.max_json_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), same_origin_guard))
+        .layer(middleware::from_fn_with_state(state.clone(), declared_size_guard))
         .layer(middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
         .layer(CatchPanicLayer::custom(|_| AppError::internal("handler panicked").into_response()))
         .layer(
@@ -109,6 +110,22 @@ pub async fn security_headers(mut response: Response) -> Response {
         );
     }
     response
+}
+
+/// Answers 413 at once when a request declares a body over the limit, before a byte of
+/// it is read.
+async fn declared_size_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let limit = state.limits.max_json_bytes;
+    if declared.is_some_and(|len| len > limit as u64) {
+        return AppError::PayloadTooLarge(format!("request bodies here are limited to {limit} bytes"))
+            .into_response();
+    }
+    next.run(request).await
 }
 
 /// Refuses cookie-authenticated state-changing requests from other origins (CSRF).

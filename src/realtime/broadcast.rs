@@ -25,6 +25,11 @@ pub fn user_room(user_id: UserId) -> String {
     format!("user:{user_id}")
 }
 
+/// Socket.IO room for the sockets opened with one login session.
+pub fn session_room(session_id: i64) -> String {
+    format!("session:{session_id}")
+}
+
 #[derive(Clone)]
 pub struct Broadcaster {
     io: SocketIo,
@@ -35,18 +40,25 @@ impl Broadcaster {
         Broadcaster { io }
     }
 
-    fn to(&self, audience: Audience) -> BroadcastOperators {
-        match audience {
+    /// The sockets of `audience`; `None` when it names nobody (socketioxide reads an
+    /// empty room list as "every socket").
+    fn to(&self, audience: Audience) -> Option<BroadcastOperators> {
+        Some(match audience {
             Audience::Room(room_id) => self.io.to(chat_room(room_id)),
             Audience::RoomExcept { room_id, except } => {
                 self.io.to(chat_room(room_id)).except(user_room(except))
             }
             Audience::User(user_id) => self.io.to(user_room(user_id)),
+            Audience::Rooms(room_ids) if room_ids.is_empty() => return None,
             Audience::Rooms(room_ids) => self.io.to(room_ids.into_iter().map(chat_room).collect::<Vec<_>>()),
-        }
+            Audience::Session(session_id) => self.io.to(session_room(session_id)),
+        })
     }
 
     async fn follow(&self, room_id: RoomId, user_ids: &[UserId]) {
+        if user_ids.is_empty() {
+            return;
+        }
         let users: Vec<String> = user_ids.iter().copied().map(user_room).collect();
         if let Err(err) = self.io.to(users).join(chat_room(room_id)).await {
             tracing::warn!(room_id, error = %err, "could not subscribe sockets");
@@ -64,7 +76,7 @@ impl Broadcaster {
         if let Some(Subscription::Follow { room_id, user_ids }) = &subscription {
             self.follow(*room_id, user_ids).await;
         }
-        let to = self.to(event.audience());
+        let Some(to) = self.to(event.audience()) else { return };
         match &event {
             ChatEvent::MessageCreated(message) => emit(to, "new_chat_message", message).await,
             ChatEvent::MessageEdited(message) => emit(to, "message_edited", message).await,
@@ -83,6 +95,11 @@ impl Broadcaster {
             }
             ChatEvent::RoomRead { state, .. } => emit(to, "room_read", state).await,
             ChatEvent::Notification { notification, .. } => emit(to, "notification", notification).await,
+            ChatEvent::SessionEnded { .. } => {
+                if let Err(err) = to.disconnect().await {
+                    tracing::warn!(error = %err, "could not disconnect a session's sockets");
+                }
+            }
         }
         if let Some(Subscription::Unfollow { room_id, user_id }) = subscription {
             self.unfollow(room_id, user_id).await;

@@ -24,19 +24,22 @@ use crate::auth::credentials::{TokenSource, cookie_origin_allowed, token_from_he
 use crate::error::AppError;
 use crate::state::AppState;
 
-use broadcast::{chat_room, user_room};
+use broadcast::{chat_room, session_room, user_room};
 
 /// Read buffer per WebSocket: far below tungstenite's 128 KiB default, because idle
 /// connections are the common case and chat frames are small.
 const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
-/// Largest Socket.IO packet accepted from a client.
-const MAX_PAYLOAD_BYTES: u64 = 64 * 1024;
+/// Largest Socket.IO packet accepted from a client, over polling and WebSocket alike;
+/// a larger WebSocket message closes the connection before it is parsed.
+const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
 /// The Socket.IO tower layer and its handle; handlers are attached by [`attach`].
 pub fn layer() -> (SocketIoLayer, SocketIo) {
     SocketIo::builder()
         .ws_read_buffer_size(WS_READ_BUFFER_BYTES)
-        .max_payload(MAX_PAYLOAD_BYTES)
+        .max_payload(MAX_PAYLOAD_BYTES as u64)
+        .ws_max_message_size(MAX_PAYLOAD_BYTES)
+        .ws_max_frame_size(MAX_PAYLOAD_BYTES)
         .ack_timeout(Duration::from_secs(10))
         .build_layer()
 }
@@ -74,18 +77,23 @@ struct HandshakeAuth {
 /// the event handlers before the client hears that it is connected, so neither a
 /// broadcast nor the client's first event can slip past.
 pub fn attach(io: &SocketIo, state: AppState) {
+    attach_with(io, state, operations::OPERATIONS);
+}
+
+/// [`attach`] with another operation table (tests inject failing operations).
+pub fn attach_with(io: &SocketIo, state: AppState, operations: &'static [operations::Operation]) {
     let auth_state = state.clone();
     let authenticate = move |socket: SocketRef, TryData(auth): TryData<HandshakeAuth>| {
         let state = auth_state.clone();
         async move {
             let user = authenticate_handshake(&state, &socket, auth.ok()).await?;
-            let mut rooms = vec![user_room(user.user.id)];
+            let mut rooms = vec![user_room(user.user.id), session_room(user.session_id)];
             // Follow every room the user participates in: live badges and notifications
             // without opening each room.
             rooms.extend(state.store.room_ids_of_user(user.user.id).await?.into_iter().map(chat_room));
             socket.join(rooms);
             socket.extensions.insert(user.clone());
-            queue::register(&socket, state, user);
+            queue::register(&socket, state, user, operations);
             Ok::<(), AppError>(())
         }
     };

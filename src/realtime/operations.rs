@@ -45,12 +45,19 @@ pub struct Operation {
 /// its answer into the ack's fields.
 macro_rules! operation {
     ($name:literal => $call:path) => {{
-        fn run<'a>(cx: &'a Cx<'a>, data: Option<Value>) -> Running<'a> {
+        fn run<'a>(
+            cx: &'a $crate::realtime::operations::Cx<'a>,
+            data: Option<serde_json::Value>,
+        ) -> $crate::realtime::operations::Running<'a> {
+            use $crate::realtime::operations::{parse, to_object};
             Box::pin(async move { to_object($call(cx, parse(data)?).await?) })
         }
-        Operation { name: $name, run }
+        $crate::realtime::operations::Operation { name: $name, run }
     }};
 }
+
+#[cfg_attr(not(test), allow(unused_imports))]
+pub(crate) use operation;
 
 /// Every client → server event.
 pub const OPERATIONS: &[Operation] = &[
@@ -83,7 +90,7 @@ pub struct OnMessage<T> {
 
 /// Payloads are JSON objects: an array or a scalar is refused rather than read by
 /// position.
-fn parse<T: DeserializeOwned>(data: Option<Value>) -> AppResult<T> {
+pub(crate) fn parse<T: DeserializeOwned>(data: Option<Value>) -> AppResult<T> {
     match data {
         Some(object @ Value::Object(_)) => serde_json::from_value(object)
             .map_err(|err| AppError::validation("invalid_body", format!("invalid payload: {err}"))),
@@ -91,7 +98,7 @@ fn parse<T: DeserializeOwned>(data: Option<Value>) -> AppResult<T> {
     }
 }
 
-fn to_object(answer: impl Serialize) -> AppResult<Value> {
+pub(crate) fn to_object(answer: impl Serialize) -> AppResult<Value> {
     serde_json::to_value(answer).map_err(AppError::internal)
 }
 

@@ -65,11 +65,10 @@ impl Store {
         })
     }
 
-    /// Removes sessions that expired before `now`; returns how many.
-    pub async fn delete_expired_sessions(&self, now: Millis) -> Result<u64, sqlx::Error> {
-        const SQL: &str = "DELETE FROM session WHERE expires_at <= $1";
-        with_pool!(self, writer, |pool| {
-            sqlx::query(SQL).bind(now).execute(pool).await.map(|done| done.rows_affected())
-        })
+    /// Removes sessions that expired before `now`; returns their ids.
+    pub async fn delete_expired_sessions(&self, now: Millis) -> Result<Vec<i64>, sqlx::Error> {
+        const SQL: &str = "DELETE FROM session WHERE expires_at <= $1 RETURNING session_id";
+        with_pool!(self, writer, |pool| { sqlx::query_as::<_, (i64,)>(SQL).bind(now).fetch_all(pool).await })
+            .map(|rows| rows.into_iter().map(|(id,)| id).collect())
     }
 }

@@ -23,15 +23,22 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const LISTENING_RE = /listening on (http:\/\/\S+)/;
 
 /**
- * Start a fresh server. Resolves to {url, stop}. `env` (optional) is merged into
- * the child's environment, e.g. {EVENTSYNC_PRESENCE_GRACE_SECONDS: '1'}.
+ * Start a fresh server. Resolves to {url, port, pid, dataDir, stop, stderr}.
+ * `env` is merged into the child's environment, e.g. {EVENTSYNC_PRESENCE_GRACE_SECONDS: '1'};
+ * `rateLimits: 'off'` (the default) turns rate limits off, `null` leaves them at their
+ * defaults; `databaseUrl` selects PostgreSQL instead of SQLite in the data directory.
  */
-export async function startServer({ env = {} } = {}) {
+export async function startServer({ env = {}, rateLimits = 'off', databaseUrl } = {}) {
   const bin = process.env.EVENTSYNC_BIN || DEFAULT_BIN;
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'eventsync-socketio-'));
+  const childEnv = { ...process.env, RUST_LOG: 'warn', ...env };
+  delete childEnv.EVENTSYNC_RATE_LIMITS;
+  if (rateLimits) childEnv.EVENTSYNC_RATE_LIMITS = rateLimits;
+  if (databaseUrl) childEnv.EVENTSYNC_DATABASE_URL = databaseUrl;
+  else delete childEnv.EVENTSYNC_DATABASE_URL;
 
   const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
-    env: { ...process.env, EVENTSYNC_RATE_LIMITS: 'off', RUST_LOG: 'warn', ...env },
+    env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 
@@ -116,7 +123,17 @@ export async function startServer({ env = {} } = {}) {
     return stopping;
   }
 
-  return { url, stop, dataDir, get stderr() { return stderr; } };
+  return {
+    url,
+    port: Number(new URL(url).port),
+    pid: child.pid,
+    dataDir,
+    databaseUrl,
+    stop,
+    get stderr() {
+      return stderr;
+    },
+  };
 }
 
 async function killAndWait(child, exited) {

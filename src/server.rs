@@ -1,0 +1,304 @@
+//! Accepting connections: what happens before a request reaches the router.
+//!
+//! axum's own `serve` has no timeouts, so a client could hold connections open forever
+//! with half-sent headers or bodies. This loop serves each connection with hyper
+//! directly and adds:
+//! - a header-read timeout (which also covers a kept-alive connection waiting for its
+//!   next request) and a body-read timeout (a pause in the body),
+//! - a cap on connections per client address, so one client cannot take every
+//!   descriptor,
+//! - JSON bodies (SPEC §9) on the few answers hyper writes by itself, before any handler
+//!   runs: 400 for unparsable requests, 414 for over-long URLs, 431 for oversize headers,
+//! - TCP_NODELAY, and graceful shutdown: stop accepting, let requests in flight finish.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::config::Limits;
+
+/// Headers a request may carry; more are answered 431.
+const MAX_HEADERS: usize = 100;
+
+/// Serves `app` on `listener` until `shutdown` resolves, then waits up to `grace` for
+/// the connections still open.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: &Limits,
+    grace: Duration,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    // HTTP/1.1 only: browsers reach us directly or through a proxy that terminates TLS
+    // (and HTTP/2), and WebSocket upgrades are HTTP/1.1.
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout())
+        .max_headers(MAX_HEADERS);
+    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limits.body_read_timeout()));
+    let per_address = AddressSlots::new(limits.max_connections_per_ip);
+    // Connections watch `stopping`; each holds a clone of `open`, so `closed` yields
+    // `None` once every connection has finished.
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let (open, mut closed) = tokio::sync::mpsc::channel::<()>(1);
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of descriptors or a connection reset before accept: keep serving.
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Some(slot) = per_address.take(peer.ip()) else {
+            tracing::debug!(%peer, "connection refused: too many from this address");
+            drop(tcp);
+            continue;
+        };
+        // Chat frames are small: without TCP_NODELAY, Nagle's algorithm holds them back
+        // until the peer's delayed ACK, adding up to ~40 ms to a delivery.
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "could not set TCP_NODELAY");
+        }
+        let service = app.clone().map_request(move |mut request: axum::http::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request
+        });
+        let connection = builder
+            .serve_connection(TokioIo::new(ErrorBodies::new(tcp)), TowerToHyperService::new(service))
+            .with_upgrades();
+        let (mut stopping, open) = (stopping.clone(), open.clone());
+        tokio::spawn(async move {
+            tokio::pin!(connection);
+            let result = tokio::select! {
+                result = connection.as_mut() => result,
+                _ = async { drop(stopping.wait_for(|stop| *stop).await) } => {
+                    // Finish the request in flight, then close.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(err) = result {
+                tracing::debug!(%peer, error = %err, "connection ended with an error");
+            }
+            drop((slot, open));
+        });
+    }
+    drop(listener);
+    let _ = stopping_tx.send(true);
+    drop(open);
+    if tokio::time::timeout(grace, closed.recv()).await.is_err() {
+        tracing::warn!("grace period over; dropping remaining connections");
+    }
+    Ok(())
+}
+
+/// Open connections per client address, up to a cap.
+#[derive(Clone)]
+struct AddressSlots {
+    cap: u32,
+    open: Arc<Mutex<HashMap<IpAddr, u32>>>,
+}
+
+/// One open connection of an address; gives its slot back when dropped.
+struct Slot {
+    slots: AddressSlots,
+    address: IpAddr,
+}
+
+impl AddressSlots {
+    fn new(cap: u32) -> Self {
+        AddressSlots { cap, open: Arc::default() }
+    }
+
+    fn take(&self, address: IpAddr) -> Option<Slot> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(address).or_default();
+        if self.cap > 0 && *count >= self.cap {
+            return None;
+        }
+        *count += 1;
+        Some(Slot { slots: self.clone(), address })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.slots.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// The JSON body for an answer hyper wrote by itself, if `head` is one: hyper's own
+/// answers are the only 400/414/431 responses with `content-length: 0`.
+fn rewrite_automatic_answer(head: &[u8]) -> Option<Vec<u8>> {
+    const EMPTY: &[u8] = b"\r\ncontent-length: 0\r\n";
+    let (code, message) = match head.get(..12)? {
+        b"HTTP/1.1 400" => ("malformed_request", "the request is not valid HTTP"),
+        b"HTTP/1.1 414" => ("uri_too_long", "the request URL is too long"),
+        b"HTTP/1.1 431" => ("headers_too_large", "the request headers are too large or too many"),
+        _ => return None,
+    };
+    if !head.ends_with(b"\r\n\r\n") {
+        return None;
+    }
+    let at = head.windows(EMPTY.len()).position(|w| w.eq_ignore_ascii_case(EMPTY))?;
+    let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+    let mut out = Vec::with_capacity(head.len() + body.len() + 128);
+    out.extend_from_slice(&head[..at]);
+    out.extend_from_slice(
+        format!(
+            "\r\ncontent-type: application/json\r\nx-content-type-options: nosniff\r\ncontent-length: {}\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&head[at + EMPTY.len()..]);
+    out.extend_from_slice(body.as_bytes());
+    Some(out)
+}
+
+/// A connection's byte stream that turns hyper's bodiless automatic answers into our
+/// JSON error shape; every other byte passes through untouched.
+struct ErrorBodies<T> {
+    inner: T,
+    /// A rewritten answer not yet fully written, and how much of it was.
+    pending: Option<(Vec<u8>, usize)>,
+}
+
+impl<T> ErrorBodies<T> {
+    fn new(inner: T) -> Self {
+        ErrorBodies { inner, pending: None }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> ErrorBodies<T> {
+    fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while let Some((bytes, written)) = &mut self.pending {
+            if *written == bytes.len() {
+                self.pending = None;
+                break;
+            }
+            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &bytes[*written..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            *written += n;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for ErrorBodies<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for ErrorBodies<T> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        ready!(self.poll_pending(cx))?;
+        if let Some(rewritten) = rewrite_automatic_answer(buf) {
+            self.pending = Some((rewritten, 0));
+            // The caller's bytes are taken; the replacement is written from `pending`.
+            let _ = self.poll_pending(cx)?;
+            return Poll::Ready(Ok(buf.len()));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        ready!(self.poll_pending(cx))?;
+        // An automatic answer is a head alone, so it arrives as one slice.
+        let mut non_empty = bufs.iter().filter(|b| !b.is_empty());
+        if let (Some(only), None) = (non_empty.next(), non_empty.next())
+            && let Some(rewritten) = rewrite_automatic_answer(only)
+        {
+            self.pending = Some((rewritten, 0));
+            let _ = self.poll_pending(cx)?;
+            return Poll::Ready(Ok(only.len()));
+        }
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_pending(cx))?;
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_pending(cx))?;
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn automatic_answers_get_json_bodies_and_others_pass() {
+        let head = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        let out = String::from_utf8(rewrite_automatic_answer(head).unwrap()).unwrap();
+        let (head_part, body) = out.split_once("\r\n\r\n").unwrap();
+        assert!(head_part.contains("content-type: application/json"), "{out}");
+        assert!(head_part.contains(&format!("content-length: {}", body.len())), "{out}");
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(json["error"]["code"], "headers_too_large");
+        let ours =
+            b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 60\r\n\r\n";
+        assert!(rewrite_automatic_answer(ours).is_none());
+        assert!(rewrite_automatic_answer(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_none());
+    }
+
+    #[test]
+    fn address_slots_cap_and_release() {
+        let slots = AddressSlots::new(2);
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        let b: IpAddr = "127.0.0.2".parse().unwrap();
+        let (first, _second) = (slots.take(a).unwrap(), slots.take(a).unwrap());
+        assert!(slots.take(a).is_none());
+        assert!(slots.take(b).is_some());
+        drop(first);
+        assert!(slots.take(a).is_some());
+        assert!(AddressSlots::new(0).take(a).is_some());
+    }
+}
