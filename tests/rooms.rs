@@ -394,3 +394,30 @@ async fn admins_read_any_room_unlisted_and_every_read_is_logged() {
     assert_eq!(after["entries"].as_array().unwrap().len(), 3);
     assert_error(server.get(&path, Some(&ben)).await, StatusCode::FORBIDDEN, "forbidden").await;
 }
+
+/// A direct message's default name is cut to the name limit: two long display names
+/// still make (and reopen) a DM.
+#[tokio::test]
+async fn direct_messages_between_long_display_names() {
+    let server = TestServer::start().await;
+    let long = "x".repeat(64);
+    let mut tokens = Vec::new();
+    for name in ["longa", "longb"] {
+        let body = json!({"username": name, "password": common::PASSWORD, "display_name": long});
+        let session = expect_ok(server.post("/api/auth/register", None, body).await).await;
+        tokens.push((session["token"].as_str().unwrap().to_owned(), session["user"]["id"].clone()));
+    }
+    let body = json!({"type": "private", "participant_ids": [tokens[1].1]});
+    let response = server.post("/api/chat/rooms", Some(&tokens[0].0), body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let dm: Value = response.json().await.unwrap();
+    assert_eq!(dm["name"].as_str().unwrap().chars().count(), 100);
+    let again = server
+        .post(
+            "/api/chat/rooms",
+            Some(&tokens[1].0),
+            json!({"type": "private", "participant_ids": [tokens[0].1]}),
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::OK);
+}

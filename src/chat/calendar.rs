@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::publish::ChatEvent;
 use crate::auth::AuthUser;
 use crate::clock::{Millis, parse_rfc3339};
 use crate::domain::calendar::{CalendarEvent, CalendarEventId, CreateCalendarEvent, NewCalendarEvent};
@@ -32,7 +33,13 @@ pub async fn create_event(
 ) -> AppResult<CalendarEvent> {
     let new = req.validate()?;
     let room = event_room_settings(&new);
-    let event_id = state.store.insert_event(caller.user.id, &new, &room, state.clock.now_ms()).await?;
+    let (event_id, room_id) =
+        state.store.insert_event(caller.user.id, &new, &room, state.clock.now_ms()).await?;
+    // The organizer's open sockets follow the new room at once.
+    if let Some(room) = state.store.room(room_id).await? {
+        let created = ChatEvent::RoomCreated { room: room.to_room(), participant_ids: vec![caller.user.id] };
+        state.publisher.publish(created).await;
+    }
     get_event(state, caller, event_id).await
 }
 

@@ -104,6 +104,14 @@ pub async fn create_room(state: &AppState, caller: &AuthUser, req: CreateRoom) -
         }
         _ => String::new(),
     };
+    // Two long display names can make a default longer than a name may be.
+    let default_name: String = default_name.chars().take(room::NAME_MAX).collect();
+    if let Some(event_id) = req.event_id {
+        let organizer = state.store.event_organizer(event_id).await?.ok_or(AppError::NotFound("event"))?;
+        if organizer != me && caller.user.role != Role::Admin {
+            return Err(AppError::forbidden("only the event's organizer can add rooms to it"));
+        }
+    }
     let defaults =
         RoomSettings { is_public: req.room_type.public_by_default(), ..RoomSettings::new(default_name) };
     let settings = req.settings.apply(&defaults)?;
@@ -138,12 +146,6 @@ pub async fn create_room(state: &AppState, caller: &AuthUser, req: CreateRoom) -
         members.extend(users.iter().map(|u| (u.id, ParticipantRole::Member)));
         (None, members)
     };
-    if let Some(event_id) = req.event_id {
-        let organizer = state.store.event_organizer(event_id).await?.ok_or(AppError::NotFound("event"))?;
-        if organizer != me && caller.user.role != Role::Admin {
-            return Err(AppError::forbidden("only the event's organizer can add rooms to it"));
-        }
-    }
     let new = NewRoom {
         room_type: req.room_type,
         settings: &settings,

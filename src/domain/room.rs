@@ -148,9 +148,17 @@ impl RoomSettingsPatch {
     pub fn apply(&self, current: &RoomSettings) -> Result<RoomSettings, AppError> {
         let mut merged = current.to_map();
         for (key, value) in &self.0 {
-            if merged.contains_key(key) && !value.is_null() {
-                merged.insert(key.clone(), value.clone());
+            let Some(was) = merged.get(key) else { continue };
+            if value.is_null() {
+                continue;
             }
+            if json_kind(was) != json_kind(value) {
+                return Err(AppError::validation(
+                    "invalid_field",
+                    format!("{key} must be {}, not {}", json_kind(was), json_kind(value)),
+                ));
+            }
+            merged.insert(key.clone(), value.clone());
         }
         let next: RoomSettings = serde_json::from_value(Value::Object(merged))
             .map_err(|err| AppError::validation("invalid_field", format!("invalid setting: {err}")))?;
@@ -166,6 +174,18 @@ impl RoomSettingsPatch {
     /// The name the patch sets, if any.
     pub fn name(&self) -> Option<&str> {
         self.0.get("name").and_then(Value::as_str)
+    }
+}
+
+/// What kind of JSON value this is, for error messages.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "true or false",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -316,7 +336,11 @@ mod tests {
         assert!(!next.allow_files && next.is_public && next.description.is_empty());
         assert_eq!(current.changed_fields(&next), ["allow_files", "name"]);
         assert_eq!(patch(json!({"name": " "})).apply(&current).unwrap_err().code(), "invalid_field");
-        assert_eq!(patch(json!({"is_public": "yes"})).apply(&current).unwrap_err().code(), "invalid_field");
+        let err = patch(json!({"is_public": "yes"})).apply(&current).unwrap_err();
+        assert_eq!(
+            (err.code(), err.to_string()),
+            ("invalid_field", "is_public must be true or false, not text".into())
+        );
         assert!(patch(json!({})).is_empty());
         assert!(patch(json!({"color": 1, "name": null})).is_empty());
         assert!(!patch(json!({"allow_voice": false})).is_empty());

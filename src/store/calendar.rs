@@ -7,7 +7,7 @@ use super::users::UserRow;
 use super::{Store, with_pool};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::calendar::{CalendarEvent, CalendarEventId, NewCalendarEvent};
-use crate::domain::room::{ParticipantRole, RoomSettings, RoomType};
+use crate::domain::room::{ParticipantRole, RoomId, RoomSettings, RoomType};
 use crate::domain::user::UserId;
 
 /// An event with its organizer, attendee count and the viewer's registration.
@@ -52,14 +52,14 @@ macro_rules! select_event {
 
 impl Store {
     /// Creates an event and its event room, owned by the organizer, in one transaction:
-    /// an event never exists without its room.
+    /// an event never exists without its room. Returns both ids.
     pub async fn insert_event(
         &self,
         organizer: UserId,
         event: &NewCalendarEvent,
         room: &RoomSettings,
         now: Millis,
-    ) -> Result<CalendarEventId, sqlx::Error> {
+    ) -> Result<(CalendarEventId, RoomId), sqlx::Error> {
         const SQL: &str = "INSERT INTO event (title, starts_at, ends_at, organizer_id, created_at) \
             VALUES ($1, $2, $3, $4, $5) RETURNING event_id";
         with_pool!(self, writer, |pool| {
@@ -80,9 +80,9 @@ impl Store {
                 created_by: organizer,
                 now,
             };
-            insert_room_in!(tx, &new, &[(organizer, ParticipantRole::Owner)]);
+            let room_id = insert_room_in!(tx, &new, &[(organizer, ParticipantRole::Owner)]);
             tx.commit().await?;
-            Ok(event_id)
+            Ok((event_id, room_id))
         })
     }
 

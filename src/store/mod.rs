@@ -59,9 +59,31 @@ macro_rules! with_pool {
 pub(crate) use with_pool;
 
 /// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list, the same in both
-/// dialects. Callers bound the count (pages, request limits), so statements stay few.
+/// dialects. Lists come from [`in_lists`], so `count` takes only a few values.
 pub(crate) fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// List lengths an `IN (…)` may have: each distinct length is one more prepared
+/// statement per connection, and the longest stays far below both backends' parameter
+/// limits.
+const IN_LIST_SIZES: [usize; 4] = [1, 8, 64, 500];
+
+/// `values` cut into lists of at most 500, each padded to one of [`IN_LIST_SIZES`] by
+/// repeating its last value (a repeat in `IN (…)` changes nothing).
+pub(crate) fn in_lists<T: Clone>(values: &[T]) -> Vec<Vec<T>> {
+    let largest = IN_LIST_SIZES[IN_LIST_SIZES.len() - 1];
+    values
+        .chunks(largest)
+        .map(|chunk| {
+            let size = IN_LIST_SIZES.iter().copied().find(|s| *s >= chunk.len()).unwrap_or(largest);
+            let mut list = chunk.to_vec();
+            if let Some(last) = chunk.last() {
+                list.resize(size, last.clone());
+            }
+            list
+        })
+        .collect()
 }
 
 /// Rows a reader connection's thread may hand over before waiting for them to be read.
@@ -150,4 +172,21 @@ impl Store {
 /// Whether a database error is a unique-constraint violation (a duplicate).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_lists_are_cut_and_padded_to_few_sizes() {
+        assert!(in_lists::<i64>(&[]).is_empty());
+        assert_eq!(in_lists(&[7]), vec![vec![7]]);
+        assert_eq!(in_lists(&[1, 2, 3]), vec![vec![1, 2, 3, 3, 3, 3, 3, 3]]);
+        let many: Vec<i64> = (0..1203).collect();
+        let lists = in_lists(&many);
+        assert_eq!(lists.iter().map(Vec::len).collect::<Vec<_>>(), [500, 500, 500]);
+        assert_eq!(lists[2][202], 1202);
+        assert_eq!(lists[2][499], 1202, "padded with the last value");
+    }
 }

@@ -113,7 +113,17 @@ pub struct NewRoom<'a> {
 /// only place besides the migrations that lists them.
 macro_rules! settings_columns {
     () => {
-        "name, description, is_public, allow_files, allow_voice, moderation_enabled"
+        settings_columns!(@ "")
+    };
+    // Qualified by `room r`, for queries that join tables with columns of the same names.
+    (r) => {
+        settings_columns!(@ "r.")
+    };
+    (@ $p:literal) => {
+        concat!(
+            $p, "name, ", $p, "description, ", $p, "is_public, ", $p, "allow_files, ", $p, "allow_voice, ", $p,
+            "moderation_enabled"
+        )
     };
 }
 
@@ -137,7 +147,7 @@ macro_rules! room_columns {
     () => {
         concat!(
             "r.room_id, r.room_type, ",
-            settings_columns!(),
+            settings_columns!(r),
             ", r.event_id, r.direct_key, r.created_by, r.created_at, \
              (SELECT COUNT(*) FROM participant pc WHERE pc.room_id = r.room_id) AS participant_count"
         )
@@ -422,5 +432,59 @@ impl Store {
                 .await
                 .map(drop)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StorageArgs;
+
+    /// The settings columns and their binds agree in order: distinct values survive an
+    /// insert and an update.
+    #[tokio::test]
+    async fn settings_round_trip_through_insert_and_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.unwrap();
+        let first = RoomSettings {
+            name: "Hall".into(),
+            description: "Where it happens".into(),
+            is_public: true,
+            allow_files: false,
+            allow_voice: true,
+            moderation_enabled: false,
+        };
+        let owner = store
+            .insert_user(crate::store::NewUser {
+                username: "owner",
+                username_folded: "owner",
+                display_name: "Owner",
+                password_hash: "x",
+                role: crate::domain::user::Role::User,
+                created_at: 1,
+            })
+            .await
+            .unwrap();
+        let new = NewRoom {
+            room_type: RoomType::General,
+            settings: &first,
+            event_id: None,
+            direct_key: None,
+            created_by: owner.id,
+            now: 1,
+        };
+        let room_id = store.insert_room(new, &[(owner.id, ParticipantRole::Owner)]).await.unwrap();
+        assert_eq!(store.room(room_id).await.unwrap().unwrap().settings, first);
+        let second = RoomSettings {
+            name: "Foyer".into(),
+            description: String::new(),
+            is_public: false,
+            allow_files: true,
+            allow_voice: false,
+            moderation_enabled: true,
+        };
+        store.update_room_settings(room_id, &second).await.unwrap();
+        assert_eq!(store.room(room_id).await.unwrap().unwrap().settings, second);
+        store.close().await;
     }
 }

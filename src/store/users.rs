@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{Store, placeholders, with_pool};
+use super::{Store, in_lists, placeholders, with_pool};
 use crate::clock::Millis;
 use crate::domain::room::NotificationLevel;
 use crate::domain::user::{Role, User, UserId};
@@ -87,21 +87,22 @@ impl Store {
 
     /// Users by id, in no particular order; unknown ids are left out.
     pub async fn users_by_ids(&self, user_ids: &[UserId]) -> Result<Vec<User>, sqlx::Error> {
-        if user_ids.is_empty() {
-            return Ok(Vec::new());
+        let mut users = Vec::with_capacity(user_ids.len());
+        for list in in_lists(user_ids) {
+            let sql = format!(
+                "SELECT user_id, username, display_name, role FROM app_user WHERE user_id IN ({})",
+                placeholders(1, list.len())
+            );
+            let rows: Vec<UserRow> = with_pool!(self, reader, |pool| {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for id in &list {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await
+            })?;
+            users.extend(rows.into_iter().map(User::from));
         }
-        let sql = format!(
-            "SELECT user_id, username, display_name, role FROM app_user WHERE user_id IN ({})",
-            placeholders(1, user_ids.len())
-        );
-        let rows: Vec<UserRow> = with_pool!(self, reader, |pool| {
-            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
-            for id in user_ids {
-                query = query.bind(id);
-            }
-            query.fetch_all(pool).await
-        })?;
-        Ok(rows.into_iter().map(User::from).collect())
+        Ok(users)
     }
 
     /// The room's participants among these case-folded usernames, with their notification
@@ -114,14 +115,18 @@ impl Store {
         if usernames_folded.is_empty() {
             return Ok(Vec::new());
         }
+        // Mentions per message are bounded (`MENTIONS_MAX`): one list.
+        let [names] = &in_lists(usernames_folded)[..] else {
+            return Err(sqlx::Error::Protocol("too many usernames in one query".into()));
+        };
         let sql = format!(
             "SELECT u.user_id, p.notifications FROM participant p JOIN app_user u ON u.user_id = p.user_id \
              WHERE p.room_id = $1 AND u.username_folded IN ({})",
-            placeholders(2, usernames_folded.len())
+            placeholders(2, names.len())
         );
         with_pool!(self, reader, |pool| {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(room_id);
-            for name in usernames_folded {
+            for name in names {
                 query = query.bind(name);
             }
             query.fetch_all(pool).await
