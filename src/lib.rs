@@ -3,7 +3,7 @@
 //! A tour, following a request:
 //! - [`config`]: flags and `EVENTSYNC_*` variables; every limit is a named setting.
 //! - [`server`]: accepting connections: timeouts, per-address caps, hyper's own answers.
-//! - [`http`]: one axum router per resource, merged with the OpenAPI document and the
+//! - [`http`]: one axum router per resource (and the embedded web UI), merged with the OpenAPI document and the
 //!   cross-origin guard. Handlers are thin: decode, call one service function, encode.
 //! - [`realtime`]: Socket.IO on the same port: handshake authentication, the table of
 //!   client events, per-socket ordering, and the publisher that broadcasts chat events.

@@ -9,6 +9,7 @@ mod moderation;
 mod notifications;
 mod ops;
 mod rooms;
+mod web;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = api();
     Router::new()
         .merge(api)
+        .merge(web::router())
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

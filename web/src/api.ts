@@ -1,0 +1,97 @@
+// REST client: same-origin fetch with the session cookie, plus the Bearer token when we
+// have one (so a proxy or a stale cookie never turns a request into a CSRF refusal).
+import { getToken } from './session';
+import type {
+  Id, Message, Notification, Participant, PollUpdate, ReactionUpdate, ReadState, Room,
+  RoomListEntry, User,
+} from './types';
+
+export class ApiError extends Error {
+  constructor(public status: number, public code: string, message: string) {
+    super(message);
+  }
+}
+
+async function request<T>(method: string, path: string, body?: unknown, anonymous = false): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  const token = anonymous ? null : getToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'The server cannot be reached.');
+  }
+  if (res.status === 204) return undefined as T;
+  let data: unknown = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(res.status, err?.code ?? 'http_' + res.status, err?.message ?? `Request failed (${res.status})`);
+  }
+  return data as T;
+}
+
+const enc = encodeURIComponent;
+
+export interface AuthAnswer {
+  token: string;
+  user: User;
+}
+
+export interface CreateRoomBody {
+  name: string;
+  type: string;
+  description?: string;
+  is_public?: boolean;
+  allow_files?: boolean;
+  allow_voice?: boolean;
+  moderation_enabled?: boolean;
+  participant_ids?: Id[];
+}
+
+export const api = {
+  login: (username: string, password: string) =>
+    request<AuthAnswer>('POST', '/api/auth/login', { username, password }, true),
+  register: (username: string, password: string, display_name?: string) =>
+    request<AuthAnswer>('POST', '/api/auth/register', { username, password, display_name: display_name || undefined }, true),
+  logout: () => request<void>('POST', '/api/auth/logout'),
+  me: () => request<User | { user: User }>('GET', '/api/auth/me'),
+
+  rooms: () => request<{ rooms: RoomListEntry[] }>('GET', '/api/chat/rooms'),
+  publicRooms: (before?: Id) =>
+    request<{ rooms: Room[] }>('GET', `/api/chat/rooms/public?limit=50${before !== undefined ? '&before=' + enc(String(before)) : ''}`),
+  createRoom: (body: CreateRoomBody) => request<Room>('POST', '/api/chat/rooms', body),
+  joinRoom: (id: Id) => request<Room>('POST', `/api/chat/rooms/${enc(String(id))}/join`),
+  leaveRoom: (id: Id) => request<void>('POST', `/api/chat/rooms/${enc(String(id))}/leave`),
+  participants: (id: Id) =>
+    request<{ participants: Participant[] }>('GET', `/api/chat/rooms/${enc(String(id))}/participants`),
+  markRead: (id: Id, message_id: Id) =>
+    request<ReadState>('POST', `/api/chat/rooms/${enc(String(id))}/read`, { message_id }),
+
+  history: (roomId: Id, opts: { before?: Id; after?: Id; limit?: number }) => {
+    const q = new URLSearchParams();
+    if (opts.before !== undefined) q.set('before', String(opts.before));
+    if (opts.after !== undefined) q.set('after', String(opts.after));
+    q.set('limit', String(opts.limit ?? 50));
+    return request<{ messages: Message[]; has_more: boolean }>('GET', `/api/chat/rooms/${enc(String(roomId))}/messages?${q}`);
+  },
+  replies: (messageId: Id) => request<{ messages: Message[] }>('GET', `/api/chat/messages/${enc(String(messageId))}/replies`),
+  react: (messageId: Id, emoji: string, add: boolean) =>
+    request<ReactionUpdate>(add ? 'POST' : 'DELETE', `/api/chat/messages/${enc(String(messageId))}/react`, { emoji }),
+  vote: (messageId: Id, options: number[]) =>
+    request<PollUpdate>('POST', `/api/chat/messages/${enc(String(messageId))}/vote`, { options }),
+
+  notifications: () => request<{ notifications: Notification[] }>('GET', '/api/chat/notifications?limit=50'),
+  markNotificationsRead: (up_to?: Id) => request<unknown>('POST', '/api/chat/notifications/read', up_to === undefined ? {} : { up_to }),
+};

@@ -1,0 +1,304 @@
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Store, sameId, useStore } from '../store';
+import type { Message, Notification, User } from '../types';
+import { api } from '../api';
+import { clearSession } from '../session';
+import { navigate } from '../App';
+import { displayName, fullTime } from '../util';
+import { Sidebar, roomTitle } from './Sidebar';
+import { MessageList } from './MessageList';
+import { Composer } from './Composer';
+import type { MessageActions } from './MessageItem';
+import { CreateRoomModal } from './CreateRoomModal';
+import { PublicRoomsModal } from './PublicRoomsModal';
+import { PollModal } from './PollModal';
+import { ParticipantsPanel } from './ParticipantsPanel';
+import { ThreadPanel } from './ThreadPanel';
+import { NotificationsMenu } from './NotificationsMenu';
+import { Toasts } from './Toasts';
+import { ConnectionBanner } from './ConnectionBadge';
+import { Modal } from './Modal';
+import { Icon } from './Icon';
+
+type ModalKind = 'create' | 'browse' | 'poll' | null;
+
+function initialRoom(): number | null {
+  const raw = new URLSearchParams(window.location.search).get('room');
+  if (!raw) return null;
+  const n = Number(raw);
+  return Number.isFinite(n) ? n : null;
+}
+
+export function ChatPage({ me }: { me: User }) {
+  const store = useMemo(() => new Store(me), [me.id]);
+  const s = useStore(store);
+  const [modal, setModal] = useState<ModalKind>(null);
+  const [panel, setPanel] = useState<'people' | null>(null);
+  const [drawer, setDrawer] = useState(false);
+  const [notifOpen, setNotifOpen] = useState(false);
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [editingId, setEditingId] = useState<Message['id'] | null>(null);
+  const [confirmDelete, setConfirmDelete] = useState<Message | null>(null);
+  const [deleteError, setDeleteError] = useState<string | null>(null);
+  const [stick, setStick] = useState(0);
+  const [confirmLeave, setConfirmLeave] = useState(false);
+  const [leaveError, setLeaveError] = useState<string | null>(null);
+  const stateRef = useRef(s);
+  stateRef.current = s;
+
+  useEffect(() => {
+    store.start(initialRoom());
+    document.title = 'EventSync Chat';
+    return () => store.stop();
+  }, [store]);
+
+  useEffect(() => {
+    if (s.signedOut) {
+      clearSession();
+      navigate('/login');
+    }
+  }, [s.signedOut]);
+
+  const current = store.entry(s.currentRoomId);
+  const view = store.view(s.currentRoomId);
+  const title = current ? roomTitle(current) : '';
+
+  useEffect(() => {
+    setReplyTo(null);
+    setEditingId(null);
+    if (window.matchMedia('(max-width: 700px)').matches) setDrawer(false);
+  }, [s.currentRoomId]);
+
+  useEffect(() => {
+    const unread = s.rooms.reduce((n, r) => n + (r.unread_count > 0 ? 1 : 0), 0);
+    document.title = `${unread ? `(${unread}) ` : ''}${title ? title + ' · ' : ''}EventSync Chat`;
+  }, [title, s.rooms]);
+
+  // The drawer takes focus when it opens and gives it back to the menu button.
+  const drawerWasOpen = useRef(false);
+  useEffect(() => {
+    if (drawer) {
+      window.setTimeout(() => document.querySelector<HTMLElement>('#sidebar .room-item.current, #sidebar .room-item, #sidebar button')?.focus(), 50);
+    } else if (drawerWasOpen.current && window.matchMedia('(max-width: 700px)').matches) {
+      document.querySelector<HTMLElement>('.menu-btn')?.focus();
+    }
+    drawerWasOpen.current = drawer;
+  }, [drawer]);
+
+  useEffect(() => {
+    if (view?.opened && panel === 'people') void store.loadParticipants(view.id);
+  }, [panel, view?.id, view?.opened]);
+
+  // Esc closes the innermost open layer; modals handle Esc themselves.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape' || e.defaultPrevented || modal || confirmDelete || confirmLeave) return;
+      if (notifOpen) setNotifOpen(false);
+      else if (drawer) setDrawer(false);
+      else if (stateRef.current.thread) store.closeThread();
+      else if (panel) setPanel(null);
+      else return;
+      e.preventDefault();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [notifOpen, drawer, panel, modal, confirmDelete, confirmLeave]);
+
+  const canModerate = current?.my_role === 'owner' || current?.my_role === 'moderator' || me.role === 'admin';
+  const myParticipant = view?.participants.find((x) => sameId(x.user.id, me.id));
+  const mutedUntil = myParticipant?.muted_until ? new Date(myParticipant.muted_until) : null;
+  const disabled = !view?.opened
+    ? view?.openError ? 'You cannot post in this room.' : 'Loading…'
+    : mutedUntil && mutedUntil.getTime() > Date.now()
+      ? `You are muted until ${fullTime(myParticipant!.muted_until)}.`
+      : null;
+
+  const actions: MessageActions = useMemo(() => ({
+    reply: (m) => {
+      setReplyTo(m);
+    },
+    openThread: (m) => {
+      const st = stateRef.current;
+      if (st.currentRoomId === null) return;
+      setPanel(null);
+      void store.openThread(m.room_id ?? st.currentRoomId, m.reply_to ?? m.id);
+    },
+    startEdit: (m) => setEditingId(m.id),
+    saveEdit: async (m, content) => {
+      await store.edit(m.id, content);
+      setEditingId(null);
+    },
+    cancelEdit: () => setEditingId(null),
+    askDelete: (m) => {
+      setDeleteError(null);
+      setConfirmDelete(m);
+    },
+    react: (m, emoji, add) => void store.react(m.id, emoji, add),
+    vote: (m, options) => void store.vote(m.id, options),
+    jumpTo: () => {},
+  }), [store]);
+
+  const editLast = (): boolean => {
+    const v = store.view(stateRef.current.currentRoomId);
+    if (!v) return false;
+    for (let i = v.messages.length - 1; i >= 0; i--) {
+      const m = v.messages[i];
+      if (m.sender && sameId(m.sender.id, me.id) && !m.deleted_at && m.type === 'text') {
+        setEditingId(m.id);
+        return true;
+      }
+    }
+    return false;
+  };
+
+  const send = (text: string) => {
+    if (s.currentRoomId === null) return;
+    store.send(s.currentRoomId, text, replyTo?.id ?? null);
+    setReplyTo(null);
+    setStick((n) => n + 1);
+  };
+
+  const signOut = async () => {
+    try {
+      await api.logout();
+    } catch {
+      /* signed out locally anyway */
+    }
+    store.stop();
+    clearSession();
+    navigate('/login');
+  };
+
+  const openNotification = (n: Notification) => {
+    setNotifOpen(false);
+    store.openRoom(n.room_id);
+  };
+
+  const toggleNotifs = () => {
+    setNotifOpen((o) => {
+      if (!o) void store.markNotificationsRead();
+      return !o;
+    });
+  };
+  const unreadNotifs = s.notifications.filter((n) => !n.read_at).length;
+  const sidePanel = s.thread && current && sameId(s.thread.roomId, current.id) ? 'thread' : panel === 'people' && view ? 'people' : null;
+
+  return (
+    <div class={`chat-app${drawer ? ' drawer-open' : ''}${sidePanel ? ' with-panel' : ''}`}>
+      <a href="#composer-input" class="skip-link">Skip to message composer</a>
+      <aside class="sidebar" id="sidebar" aria-label="Rooms and account">
+        <Sidebar me={me} rooms={s.rooms} loaded={s.roomsLoaded} error={s.roomsError} currentRoomId={s.currentRoomId} connection={s.connection}
+          onOpen={(id) => { store.openRoom(id); setDrawer(false); }} onCreate={() => setModal('create')} onBrowse={() => setModal('browse')}
+          onSignOut={() => void signOut()} onRetry={() => void store.loadRooms()} />
+      </aside>
+      {drawer && <button type="button" class="drawer-backdrop" aria-label="Close room list" onClick={() => setDrawer(false)} />}
+      <main class="room-pane" aria-label={current ? `Room ${title}` : 'Chat'}>
+        <header class="room-head">
+          <button type="button" class="icon-btn menu-btn" aria-label="Open room list" aria-controls="sidebar" aria-expanded={drawer}
+            onClick={() => setDrawer(true)}><Icon name="menu" size={20} />{s.rooms.some((r) => r.unread_count > 0 && !sameId(r.id, s.currentRoomId)) && <span class="menu-dot" aria-hidden="true" />}</button>
+          <div class="room-title">
+            <h1>{current ? title : 'EventSync Chat'}</h1>
+            {current?.description && <p class="room-desc">{current.description}</p>}
+          </div>
+          <div class="head-actions">
+            {current && view && (
+              <button type="button" class={panel === 'people' ? 'btn small active' : 'btn small'} aria-pressed={panel === 'people'}
+                onClick={() => { store.closeThread(); setPanel((x) => (x === 'people' ? null : 'people')); }}
+                aria-label={`People, ${view.participantCount ?? current.participant_count ?? view.participants.length} in this room`}>
+                <Icon name="people" size={16} /><span aria-hidden="true">{view.participantCount ?? current.participant_count ?? view.participants.length}</span>
+              </button>
+            )}
+            {current && (
+              <button type="button" class="icon-btn" aria-label={`Leave ${title}`} title="Leave room"
+                onClick={() => { setLeaveError(null); setConfirmLeave(true); }}>
+                <Icon name="leave" size={18} />
+              </button>
+            )}
+            <span class="bell-wrap">
+              <button type="button" class="icon-btn bell" aria-haspopup="dialog" aria-expanded={notifOpen}
+                aria-label={unreadNotifs ? `Notifications, ${unreadNotifs} unread` : 'Notifications'} onClick={toggleNotifs}>
+                <Icon name="bell" size={20} />{unreadNotifs > 0 && <span class="bell-count" aria-hidden="true">{unreadNotifs > 9 ? '9+' : unreadNotifs}</span>}
+              </button>
+              {notifOpen && <NotificationsMenu items={s.notifications} rooms={s.rooms} onOpen={openNotification} onClose={() => setNotifOpen(false)} />}
+            </span>
+          </div>
+        </header>
+        <ConnectionBanner state={s.connection} ever={s.everConnected} />
+        {current && view ? (
+          <>
+            <MessageList key={String(view.id)} store={store} view={view} me={me} roomName={title} canModerate={canModerate}
+              editingId={editingId} actions={actions} stickSignal={stick} />
+            <Composer draftKey={String(view.id)} roomName={title} participants={view.participants} replyTo={replyTo} disabled={disabled}
+              onCancelReply={() => setReplyTo(null)} onSend={send} onEditLast={editLast} onPoll={() => setModal('poll')} idPrefix="composer" />
+          </>
+        ) : (
+          <div class="no-room">
+            {s.roomsLoaded && (
+              <>
+                <h2>{s.rooms.length ? 'Pick a room' : 'Welcome to EventSync Chat'}</h2>
+                <p>{s.rooms.length ? 'Choose a room from the list to start chatting.' : 'Create a room or join a public one.'}</p>
+                <div class="no-room-actions">
+                  <button type="button" class="btn primary" onClick={() => setModal('create')}>Create a room</button>
+                  <button type="button" class="btn" onClick={() => setModal('browse')}>Browse public rooms</button>
+                  <button type="button" class="btn menu-only" onClick={() => setDrawer(true)}>Your rooms</button>
+                </div>
+              </>
+            )}
+          </div>
+        )}
+      </main>
+      {sidePanel && (
+        <aside class="side-panel" aria-label={sidePanel === 'thread' ? 'Thread' : 'People'}>
+          {sidePanel === 'thread' && s.thread ? (
+            <ThreadPanel thread={s.thread} me={me} roomName={title} participants={view?.participants ?? []} canModerate={canModerate}
+              editingId={editingId} actions={actions} disabled={disabled}
+              onSend={(text) => store.send(s.thread!.roomId, text, s.thread!.rootId)} onClose={() => store.closeThread()} />
+          ) : view ? (
+            <ParticipantsPanel participants={view.participants} count={view.participantCount} me={me} onClose={() => setPanel(null)} />
+          ) : null}
+        </aside>
+      )}
+      {modal === 'create' && <CreateRoomModal store={store} me={me} onClose={() => setModal(null)} />}
+      {modal === 'browse' && <PublicRoomsModal store={store} mine={s.rooms} onClose={() => setModal(null)} />}
+      {modal === 'poll' && s.currentRoomId !== null && (
+        <PollModal onClose={() => setModal(null)} onCreate={(poll) => { store.sendPoll(s.currentRoomId!, poll); setStick((n) => n + 1); }} />
+      )}
+      {confirmLeave && current && (
+        <Modal title="Leave this room?" onClose={() => setConfirmLeave(false)}>
+          <p>You will stop receiving messages from <strong>{title}</strong>.{current.is_public ? ' You can join it again from Browse rooms.' : ' You need to be added again to come back.'}</p>
+          {leaveError && <p class="form-error" role="alert">{leaveError}</p>}
+          <div class="modal-actions">
+            <button type="button" class="btn" onClick={() => setConfirmLeave(false)}>Cancel</button>
+            <button type="button" class="btn danger" onClick={async () => {
+              try {
+                await store.leaveRoom(current.id);
+                setConfirmLeave(false);
+              } catch (e) {
+                setLeaveError((e as Error).message);
+              }
+            }}>Leave room</button>
+          </div>
+        </Modal>
+      )}
+      {confirmDelete && (
+        <Modal title="Delete message?" onClose={() => setConfirmDelete(null)}>
+          <p>This removes the message for everyone{confirmDelete.sender && !sameId(confirmDelete.sender.id, me.id) ? ` (sent by ${displayName(confirmDelete.sender)})` : ''}.</p>
+          {deleteError && <p class="form-error" role="alert">{deleteError}</p>}
+          <div class="modal-actions">
+            <button type="button" class="btn" onClick={() => setConfirmDelete(null)}>Cancel</button>
+            <button type="button" class="btn danger" onClick={async () => {
+              try {
+                await store.remove(confirmDelete.id, confirmDelete.room_id);
+                setConfirmDelete(null);
+              } catch (e) {
+                setDeleteError((e as Error).message);
+              }
+            }}>Delete</button>
+          </div>
+        </Modal>
+      )}
+      <Toasts toasts={s.toasts} store={store} onOpen={(t) => t.roomId !== undefined && store.openRoom(t.roomId)} />
+      <div class="sr-only" aria-live="polite" aria-atomic="true">{s.announcement}</div>
+    </div>
+  );
+}

@@ -1,0 +1,207 @@
+// The message composer: auto-growing textarea, Enter sends, Shift+Enter adds a line,
+// Up (in an empty composer) edits your last message, Esc cancels a reply, @ opens the
+// mention autocomplete. Drafts are kept per room in localStorage.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { Message, Participant } from '../types';
+import { displayName } from '../util';
+import { plainPreview } from '../markdown';
+import { Avatar } from './Avatar';
+import { Icon } from './Icon';
+
+const DRAFT_PREFIX = 'eventsync.draft.';
+const MAX_LEN = 4000;
+
+export function loadDraft(roomId: string | number): string {
+  try {
+    return localStorage.getItem(DRAFT_PREFIX + roomId) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function saveDraft(roomId: string | number, text: string): void {
+  try {
+    if (text) localStorage.setItem(DRAFT_PREFIX + roomId, text);
+    else localStorage.removeItem(DRAFT_PREFIX + roomId);
+  } catch {
+    /* storage full or disabled */
+  }
+}
+
+export interface ComposerProps {
+  draftKey: string;
+  roomName: string;
+  participants: Participant[];
+  replyTo: Message | null;
+  disabled?: string | null;
+  placeholder?: string;
+  onCancelReply: () => void;
+  onSend: (text: string) => void;
+  onEditLast?: () => boolean;
+  onPoll?: () => void;
+  autoFocus?: boolean;
+  idPrefix: string;
+}
+
+export function Composer(p: ComposerProps) {
+  const [text, setText] = useState(() => loadDraft(p.draftKey));
+  const [mention, setMention] = useState<{ start: number; query: string } | null>(null);
+  const [sel, setSel] = useState(0);
+  const ref = useRef<HTMLTextAreaElement>(null);
+
+  useEffect(() => {
+    setText(loadDraft(p.draftKey));
+    setMention(null);
+    if (p.autoFocus !== false && window.matchMedia('(min-width: 700px)').matches) ref.current?.focus();
+  }, [p.draftKey]);
+
+  useEffect(() => {
+    if (p.replyTo) ref.current?.focus();
+  }, [p.replyTo]);
+
+  useEffect(() => {
+    const t = ref.current;
+    if (!t) return;
+    t.style.height = 'auto';
+    // An empty box keeps one line, however long its placeholder is.
+    if (text) t.style.height = Math.min(t.scrollHeight + 2, 200) + 'px';
+  }, [text]);
+
+  const matches = useMemo(() => {
+    if (!mention) return [];
+    const q = mention.query.toLowerCase();
+    return p.participants
+      .filter((x) => x.user.username.toLowerCase().startsWith(q) || displayName(x.user).toLowerCase().startsWith(q))
+      .slice(0, 8);
+  }, [mention, p.participants]);
+
+  const update = (value: string, caret: number) => {
+    setText(value);
+    saveDraft(p.draftKey, value);
+    const before = value.slice(0, caret);
+    const m = /(^|[\s(])@([A-Za-z0-9_.-]{0,32})$/.exec(before);
+    if (m) {
+      setMention({ start: caret - m[2].length - 1, query: m[2] });
+      setSel(0);
+    } else setMention(null);
+  };
+
+  const pick = (x: Participant) => {
+    if (!mention) return;
+    const t = ref.current;
+    const caret = t?.selectionStart ?? text.length;
+    const next = text.slice(0, mention.start) + '@' + x.user.username + ' ' + text.slice(caret);
+    const pos = mention.start + x.user.username.length + 2;
+    setText(next);
+    saveDraft(p.draftKey, next);
+    setMention(null);
+    requestAnimationFrame(() => {
+      t?.focus();
+      t?.setSelectionRange(pos, pos);
+    });
+  };
+
+  const send = () => {
+    const content = text.trim();
+    if (!content || p.disabled) return;
+    if (content.length > MAX_LEN) return;
+    p.onSend(text.replace(/^\s*\n|\s+$/g, ''));
+    setText('');
+    saveDraft(p.draftKey, '');
+    setMention(null);
+  };
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (mention && matches.length > 0) {
+      if (e.key === 'ArrowDown') {
+        e.preventDefault();
+        setSel((s) => (s + 1) % matches.length);
+        return;
+      }
+      if (e.key === 'ArrowUp') {
+        e.preventDefault();
+        setSel((s) => (s - 1 + matches.length) % matches.length);
+        return;
+      }
+      if (e.key === 'Enter' || e.key === 'Tab') {
+        e.preventDefault();
+        pick(matches[Math.min(sel, matches.length - 1)]);
+        return;
+      }
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        e.stopPropagation();
+        setMention(null);
+        return;
+      }
+    }
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      send();
+    } else if (e.key === 'ArrowUp' && text === '' && p.onEditLast) {
+      if (p.onEditLast()) e.preventDefault();
+    } else if (e.key === 'Escape' && p.replyTo) {
+      e.preventDefault();
+      e.stopPropagation();
+      p.onCancelReply();
+    }
+  };
+
+  const listId = `${p.idPrefix}-mentions`;
+  const open = !!mention && matches.length > 0;
+  const tooLong = text.length > MAX_LEN;
+  return (
+    <div class="composer">
+      {p.replyTo && (
+        <div class="replying">
+          <span class="reply-bar" aria-hidden="true" />
+          <span class="replying-text">
+            Replying to <strong>{displayName(p.replyTo.sender)}</strong>: {plainPreview(p.replyTo.content, 80)}
+          </span>
+          <button type="button" class="icon-btn small" aria-label="Cancel reply" onClick={p.onCancelReply}><Icon name="close" size={14} /></button>
+        </div>
+      )}
+      {open && (
+        <ul class="mention-list" role="listbox" id={listId} aria-label="Mention someone">
+          {matches.map((x, i) => (
+            <li key={String(x.user.id)} id={`${listId}-${i}`} role="option" aria-selected={i === sel} class={i === sel ? 'sel' : ''}
+              onMouseDown={(e) => { e.preventDefault(); pick(x); }}>
+              <Avatar user={x.user} size={24} />
+              <span class="mention-name">{displayName(x.user)}</span>
+              <span class="mention-user">@{x.user.username}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <div class="composer-row">
+        {p.onPoll && (
+          <button type="button" class="icon-btn" aria-label="Create a poll" title="Create a poll" disabled={!!p.disabled} onClick={p.onPoll}><Icon name="poll" size={20} /></button>
+        )}
+        <textarea
+          ref={ref}
+          id={`${p.idPrefix}-input`}
+          rows={1}
+          value={text}
+          disabled={!!p.disabled}
+          placeholder={p.disabled ?? p.placeholder ?? `Message #${p.roomName}`}
+          aria-label={p.placeholder ?? `Message #${p.roomName}`}
+          role="combobox"
+          aria-autocomplete="list"
+          aria-expanded={open}
+          aria-controls={open ? listId : undefined}
+          aria-activedescendant={open ? `${listId}-${Math.min(sel, matches.length - 1)}` : undefined}
+          aria-describedby={`${p.idPrefix}-hint`}
+          onInput={(e) => update(e.currentTarget.value, e.currentTarget.selectionStart ?? e.currentTarget.value.length)}
+          onKeyDown={onKeyDown}
+          onBlur={() => setTimeout(() => setMention(null), 150)}
+        />
+        <button type="button" class="btn primary send" onClick={send} disabled={!!p.disabled || !text.trim() || tooLong} aria-label="Send message">
+          Send
+        </button>
+      </div>
+      <p id={`${p.idPrefix}-hint`} class={tooLong ? 'composer-hint form-error' : 'composer-hint'}>
+        {tooLong ? `Too long: ${text.length}/${MAX_LEN} characters.` : 'Enter to send · Shift+Enter for a new line · **bold** _italic_ `code`'}
+      </p>
+    </div>
+  );
+}

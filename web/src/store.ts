@@ -1,0 +1,842 @@
+// Client state for the chat view: rooms, open rooms' messages, participants,
+// notifications and the connection. One Store instance per page; components read it
+// through useStore() and re-render on change. State objects are replaced, never
+// mutated, so memoised components can compare by identity.
+import type { Socket } from 'socket.io-client';
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, type CreateRoomBody } from './api';
+import { connectSocket, emitAck } from './socket';
+import type {
+  Id, Message, Notification, OpenedRoom, Participant, Poll, PollUpdate, ReactionUpdate, ReadState,
+  Room, RoomListEntry, User,
+} from './types';
+
+export type Connection = 'connecting' | 'connected' | 'reconnecting' | 'offline';
+
+export interface PendingMessage {
+  client_id: string;
+  room_id: Id;
+  content: string;
+  reply_to: Id | null;
+  created_at: string;
+  state: 'sending' | 'failed';
+  error?: string;
+  poll?: { question: string; options: string[]; multiple: boolean; closes_at?: string };
+}
+
+export interface RoomView {
+  id: Id;
+  messages: Message[];
+  hasMoreBefore: boolean;
+  loadingOlder: boolean;
+  olderError: string | null;
+  opened: boolean;
+  opening: boolean;
+  openError: string | null;
+  participants: Participant[];
+  participantCount: number | null;
+  lastSeq: number;
+  lastId: Id | null;
+  dividerId: Id | null;
+  pending: PendingMessage[];
+  atBottom: boolean;
+  newBelow: number;
+}
+
+export interface Toast {
+  id: number;
+  text: string;
+  kind: 'info' | 'error';
+  roomId?: Id;
+  messageId?: Id | null;
+}
+
+export interface ThreadState {
+  rootId: Id;
+  roomId: Id;
+  root: Message | null;
+  replies: Message[];
+  loading: boolean;
+  error: string | null;
+}
+
+export interface ChatState {
+  me: User;
+  connection: Connection;
+  everConnected: boolean;
+  rooms: RoomListEntry[];
+  roomsLoaded: boolean;
+  roomsError: string | null;
+  views: Record<string, RoomView>;
+  currentRoomId: Id | null;
+  notifications: Notification[];
+  toasts: Toast[];
+  announcement: string;
+  thread: ThreadState | null;
+  /** Set when the session ended (logged out elsewhere, expired). */
+  signedOut: boolean;
+}
+
+function emptyView(id: Id): RoomView {
+  return {
+    id, messages: [], hasMoreBefore: false, loadingOlder: false, olderError: null, opened: false, opening: false,
+    openError: null, participants: [], participantCount: null, lastSeq: 0, lastId: null, dividerId: null,
+    pending: [], atBottom: true, newBelow: 0,
+  };
+}
+
+const key = (id: Id) => String(id);
+
+export function sameId(a: Id | null | undefined, b: Id | null | undefined): boolean {
+  return a !== null && a !== undefined && b !== null && b !== undefined && String(a) === String(b);
+}
+
+function newClientId(): string {
+  if (typeof crypto !== 'undefined' && 'randomUUID' in crypto) return crypto.randomUUID();
+  return 'c' + Date.now().toString(36) + Math.random().toString(36).slice(2);
+}
+
+function activityTime(r: RoomListEntry): string {
+  return r.last_message?.created_at ?? r.created_at;
+}
+
+function sortRooms(rooms: RoomListEntry[]): RoomListEntry[] {
+  return [...rooms].sort((a, b) => (activityTime(a) < activityTime(b) ? 1 : activityTime(a) > activityTime(b) ? -1 : 0));
+}
+
+/** Merges `incoming` into a seq-ordered list, replacing messages with the same id. */
+function mergeMessages(list: Message[], incoming: Message[], preserveMine = true): Message[] {
+  if (incoming.length === 0) return list;
+  const byId = new Map<string, Message>();
+  for (const m of list) byId.set(key(m.id), m);
+  for (const m of incoming) {
+    const old = byId.get(key(m.id));
+    byId.set(key(m.id), old && preserveMine ? keepMine(old, m) : m);
+  }
+  return [...byId.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** Broadcasts omit the caller's own `me` / `my_votes`; keep what we knew. */
+function keepMine(old: Message, next: Message): Message {
+  let reactions = next.reactions;
+  if (reactions.some((r) => r.me === undefined)) {
+    reactions = reactions.map((r) => (r.me === undefined ? { ...r, me: old.reactions.find((o) => o.emoji === r.emoji)?.me ?? false } : r));
+  }
+  let poll = next.poll;
+  if (poll && (poll.my_votes === undefined || poll.my_votes === null) && old.poll?.my_votes) {
+    poll = { ...poll, my_votes: old.poll.my_votes };
+  }
+  return { ...next, reactions, poll };
+}
+
+function tail(messages: Message[]): { lastSeq: number; lastId: Id | null } {
+  const last = messages[messages.length - 1];
+  return last ? { lastSeq: last.seq, lastId: last.id } : { lastSeq: 0, lastId: null };
+}
+
+type Listener = () => void;
+
+export class Store {
+  state: ChatState;
+  private listeners = new Set<Listener>();
+  socket: Socket | null = null;
+  private toastSeq = 0;
+  private readTimers = new Map<string, number>();
+  private lastMarked = new Map<string, string>();
+  private roomsRefreshTimer: number | null = null;
+  private catchingUp = new Set<string>();
+
+  constructor(me: User) {
+    this.state = {
+      me, connection: 'connecting', everConnected: false, rooms: [], roomsLoaded: false, roomsError: null, views: {},
+      currentRoomId: null, notifications: [], toasts: [], announcement: '', thread: null, signedOut: false,
+    };
+  }
+
+  subscribe(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private set(patch: Partial<ChatState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const fn of this.listeners) fn();
+  }
+
+  private updateView(id: Id, fn: (v: RoomView) => RoomView): void {
+    const v = this.state.views[key(id)] ?? emptyView(id);
+    this.set({ views: { ...this.state.views, [key(id)]: fn(v) } });
+  }
+
+  private updateEntry(id: Id, fn: (r: RoomListEntry) => RoomListEntry, resort = false): void {
+    let found = false;
+    let rooms = this.state.rooms.map((r) => {
+      if (!sameId(r.id, id)) return r;
+      found = true;
+      return fn(r);
+    });
+    if (!found) return;
+    if (resort) rooms = sortRooms(rooms);
+    this.set({ rooms });
+  }
+
+  view(id: Id | null): RoomView | null {
+    return id === null ? null : this.state.views[key(id)] ?? null;
+  }
+
+  entry(id: Id | null): RoomListEntry | null {
+    return id === null ? null : this.state.rooms.find((r) => sameId(r.id, id)) ?? null;
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------
+
+  start(initialRoom: Id | null): void {
+    void this.loadRooms().then(() => {
+      if (initialRoom !== null) this.openRoom(initialRoom);
+      else if (this.state.currentRoomId === null && this.state.rooms.length > 0 && window.innerWidth > 700) {
+        this.openRoom(this.state.rooms[0].id);
+      }
+    });
+    void this.loadNotifications();
+    const socket = connectSocket();
+    this.socket = socket;
+    socket.on('connect', () => this.onConnect());
+    socket.on('disconnect', (reason) => {
+      this.set({ connection: navigator.onLine === false ? 'offline' : 'reconnecting' });
+      if (reason === 'io server disconnect') void this.checkSession(true);
+    });
+    socket.on('connect_error', () => {
+      this.set({ connection: this.state.everConnected ? 'reconnecting' : 'connecting' });
+      void this.checkSession(false);
+    });
+    socket.on('new_chat_message', (m: Message) => this.onNewMessage(m));
+    socket.on('message_edited', (m: Message) => this.applyMessage(m));
+    socket.on('message_deleted', (p: { id: Id; room_id: Id }) => this.onDeleted(p.id, p.room_id));
+    socket.on('message_reaction_added', (p: ReactionUpdate) => this.onReaction(p, true));
+    socket.on('message_reaction_removed', (p: ReactionUpdate) => this.onReaction(p, false));
+    socket.on('poll_updated', (p: PollUpdate) => this.onPoll(p));
+    socket.on('room_read', (p: ReadState) => this.onRoomRead(p));
+    socket.on('room_updated', (r: Room) => this.onRoomUpdated(r));
+    socket.on('user_joined_chat', (p: { room_id: Id; user: User }) => this.onUserJoined(p.room_id, p.user));
+    socket.on('user_left_chat', (p: { room_id: Id; user: User }) => this.onUserLeft(p.room_id, p.user));
+    socket.on('presence_updated', (p: { user_id: Id; status: string; custom_message: string | null; last_active_at: string | null }) =>
+      this.onPresence(p));
+    socket.on('notification', (n: Notification) => this.onNotification(n));
+    socket.on('resync_required', (p: { room_ids?: Id[] }) => this.onResync(p.room_ids ?? []));
+    socket.on('chat_error', (e: { message?: string }) => this.toast(e?.message ?? 'Something went wrong.', 'error'));
+    window.addEventListener('online', () => {
+      if (this.socket && !this.socket.connected) this.socket.connect();
+    });
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible' && this.state.currentRoomId !== null) this.maybeMarkRead(this.state.currentRoomId);
+    });
+  }
+
+  stop(): void {
+    this.socket?.removeAllListeners();
+    this.socket?.disconnect();
+    this.socket = null;
+  }
+
+  private async checkSession(reconnectIfOk: boolean): Promise<void> {
+    try {
+      await api.me();
+      if (reconnectIfOk && this.socket && !this.socket.connected) this.socket.connect();
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) {
+        this.stop();
+        this.set({ signedOut: true });
+      } else if (reconnectIfOk && this.socket) {
+        window.setTimeout(() => this.socket?.connect(), 2000);
+      }
+    }
+  }
+
+  private onConnect(): void {
+    const first = !this.state.everConnected;
+    this.set({ connection: 'connected', everConnected: true });
+    if (!first) void this.loadRooms();
+    // Reopen every room we show, replaying what we missed since the last message seen.
+    for (const v of Object.values(this.state.views)) {
+      if (v.opened || v.opening || sameId(v.id, this.state.currentRoomId)) void this.joinRoom(v.id, v.lastId ?? undefined);
+    }
+    this.flushPending();
+  }
+
+  // ---- rooms -----------------------------------------------------------------------
+
+  async loadRooms(): Promise<void> {
+    try {
+      const { rooms } = await api.rooms();
+      this.set({ rooms: sortRooms(rooms), roomsLoaded: true, roomsError: null });
+      // The list may predate our last mark_read for the room on screen.
+      if (this.state.currentRoomId !== null) this.maybeMarkRead(this.state.currentRoomId);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) {
+        this.stop();
+        this.set({ signedOut: true });
+        return;
+      }
+      this.set({ roomsLoaded: true, roomsError: (e as Error).message });
+    }
+  }
+
+  private refreshRoomsSoon(): void {
+    if (this.roomsRefreshTimer !== null) return;
+    this.roomsRefreshTimer = window.setTimeout(() => {
+      this.roomsRefreshTimer = null;
+      void this.loadRooms();
+    }, 300);
+  }
+
+  openRoom(id: Id): void {
+    const prev = this.state.currentRoomId;
+    const entry = this.entry(id);
+    this.set({ currentRoomId: id, thread: this.state.thread && sameId(this.state.thread.roomId, id) ? this.state.thread : null });
+    const url = new URL(window.location.href);
+    url.searchParams.set('room', String(id));
+    if (url.href !== window.location.href) window.history.replaceState(null, '', url.pathname + url.search);
+    const existing = this.view(id);
+    if (!existing || !existing.opened) {
+      this.updateView(id, (v) => ({ ...v, opening: true, openError: null }));
+      if (this.socket?.connected) void this.joinRoom(id, existing?.lastId ?? undefined);
+    } else {
+      // Returning to a room: place the divider before what arrived while away.
+      const unread = entry?.unread_count ?? 0;
+      this.updateView(id, (v) => ({ ...v, dividerId: unread > 0 ? this.dividerFor(v.messages, unread) : null, newBelow: 0, atBottom: true }));
+      if (this.socket?.connected && !sameId(prev, id)) void this.joinRoom(id, existing.lastId ?? undefined);
+    }
+  }
+
+  private dividerFor(messages: Message[], unread: number): Id | null {
+    let left = unread;
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const m = messages[i];
+      if (m.type === 'system' || (m.sender && sameId(m.sender.id, this.state.me.id))) continue;
+      left--;
+      if (left === 0) return m.id;
+    }
+    return messages[0]?.id ?? null;
+  }
+
+  /** join_chat_room: opens the room (joining if allowed), or replays after `since`. */
+  async joinRoom(id: Id, since?: Id): Promise<void> {
+    if (!this.socket) return;
+    const k = key(id);
+    if (this.catchingUp.has(k)) {
+      if (since !== undefined) window.setTimeout(() => void this.joinRoom(id, since), 1000);
+      return;
+    }
+    this.catchingUp.add(k);
+    try {
+      const payload: { room_id: Id; since?: Id } = { room_id: id };
+      if (since !== undefined && since !== null) payload.since = since;
+      const ack = await emitAck<OpenedRoom>(this.socket, 'join_chat_room', payload);
+      let { messages, has_more } = ack;
+      if (payload.since !== undefined && has_more) {
+        // Too much to replay: start again from the latest page.
+        const fresh = await emitAck<OpenedRoom>(this.socket, 'join_chat_room', { room_id: id });
+        messages = fresh.messages;
+        has_more = fresh.has_more;
+        this.updateView(id, (v) => ({ ...v, messages: [], hasMoreBefore: has_more }));
+      }
+      const entry = this.entry(id);
+      this.updateView(id, (v) => {
+        let list: Message[];
+        let hasMoreBefore = v.hasMoreBefore;
+        if (payload.since === undefined || v.messages.length === 0) {
+          list = mergeMessages([], messages, false);
+          hasMoreBefore = has_more;
+        } else {
+          list = mergeMessages(mergeMessages(v.messages, messages), ack.updates ?? []);
+        }
+        // Drop pending sends that the replay shows as delivered.
+        const delivered = new Set(list.map((m) => m.client_id).filter(Boolean) as string[]);
+        const pending = v.pending.filter((p) => !delivered.has(p.client_id));
+        const unread = entry?.unread_count ?? 0;
+        const dividerId = !v.opened && unread > 0 ? this.dividerFor(list, unread) : v.dividerId;
+        return {
+          ...v, messages: list, hasMoreBefore, opened: true, opening: false, openError: null, pending, dividerId,
+          participants: ack.participants ?? v.participants,
+          participantCount: ack.room?.participant_count ?? v.participantCount,
+          ...tail(list),
+        };
+      });
+      if (ack.room) this.mergeRoomFields(ack.room);
+      if (!entry) this.refreshRoomsSoon();
+      if (this.thread && sameId(this.thread.roomId, id)) {
+        for (const m of [...messages, ...(ack.updates ?? [])]) this.applyToThread(m);
+      }
+      this.maybeMarkRead(id);
+    } catch (e) {
+      this.updateView(id, (v) => ({ ...v, opening: false, openError: v.opened ? null : (e as Error).message }));
+    } finally {
+      this.catchingUp.delete(k);
+    }
+  }
+
+  private get thread(): ThreadState | null {
+    return this.state.thread;
+  }
+
+  async loadOlder(id: Id): Promise<void> {
+    const v = this.view(id);
+    if (!v || v.loadingOlder || !v.hasMoreBefore || v.messages.length === 0) return;
+    this.updateView(id, (x) => ({ ...x, loadingOlder: true, olderError: null }));
+    try {
+      const page = await api.history(id, { before: v.messages[0].id, limit: 50 });
+      this.updateView(id, (x) => ({
+        ...x, loadingOlder: false, hasMoreBefore: page.has_more, messages: mergeMessages(x.messages, page.messages),
+      }));
+    } catch (e) {
+      this.updateView(id, (x) => ({ ...x, loadingOlder: false, olderError: (e as Error).message }));
+    }
+  }
+
+  async createRoom(body: CreateRoomBody): Promise<Room> {
+    const room = await api.createRoom(body);
+    await this.loadRooms();
+    this.openRoom(room.id);
+    return room;
+  }
+
+  async joinPublicRoom(id: Id): Promise<void> {
+    await api.joinRoom(id);
+    await this.loadRooms();
+    this.openRoom(id);
+  }
+
+  async leaveRoom(id: Id): Promise<void> {
+    await api.leaveRoom(id);
+    this.removeRoomLocally(id);
+  }
+
+  private removeRoomLocally(id: Id): void {
+    const views = { ...this.state.views };
+    delete views[key(id)];
+    const rooms = this.state.rooms.filter((r) => !sameId(r.id, id));
+    const current = sameId(this.state.currentRoomId, id) ? null : this.state.currentRoomId;
+    this.set({ rooms, views, currentRoomId: current, thread: current === null ? null : this.state.thread });
+    if (current === null) {
+      const url = new URL(window.location.href);
+      url.searchParams.delete('room');
+      window.history.replaceState(null, '', url.pathname + url.search);
+    }
+  }
+
+  private mergeRoomFields(room: Room): void {
+    this.updateEntry(room.id, (r) => ({ ...r, ...room }));
+  }
+
+  setAtBottom(id: Id, atBottom: boolean): void {
+    const v = this.view(id);
+    if (!v || v.atBottom === atBottom) return;
+    this.updateView(id, (x) => ({ ...x, atBottom, newBelow: atBottom ? 0 : x.newBelow }));
+    if (atBottom) this.maybeMarkRead(id);
+  }
+
+  /** Whether the user is looking at the newest messages of this room right now. */
+  private canSee(id: Id): boolean {
+    if (!sameId(this.state.currentRoomId, id) || document.visibilityState === 'hidden') return false;
+    const v = this.view(id);
+    return !!v && v.opened && v.atBottom && v.lastId !== null;
+  }
+
+  /** Marks the room read up to its newest message when the user can see it. */
+  maybeMarkRead(id: Id): void {
+    if (!this.canSee(id)) return;
+    const v = this.view(id)!;
+    const entry = this.entry(id);
+    if (entry && (entry.unread_count > 0 || entry.mention_count > 0)) {
+      this.updateEntry(id, (r) => ({ ...r, unread_count: 0, mention_count: 0 }));
+    }
+    const k = key(id);
+    if (this.lastMarked.get(k) === String(v.lastId)) return;
+    const old = this.readTimers.get(k);
+    if (old !== undefined) window.clearTimeout(old);
+    this.readTimers.set(k, window.setTimeout(() => {
+      this.readTimers.delete(k);
+      if (!this.canSee(id)) return; // switched rooms or scrolled up meanwhile
+      const messageId = this.view(id)!.lastId!;
+      this.lastMarked.set(k, String(messageId));
+      const done = (p: Promise<ReadState>) => p.then((s) => this.onRoomRead(s)).catch(() => this.lastMarked.delete(k));
+      if (this.socket?.connected) done(emitAck<ReadState>(this.socket, 'mark_read', { room_id: id, message_id: messageId }));
+      else done(api.markRead(id, messageId));
+    }, 400));
+  }
+
+  // ---- messages --------------------------------------------------------------------
+
+  send(roomId: Id, content: string, replyTo: Id | null): void {
+    const p: PendingMessage = {
+      client_id: newClientId(), room_id: roomId, content, reply_to: replyTo, created_at: new Date().toISOString(), state: 'sending',
+    };
+    this.updateView(roomId, (v) => ({ ...v, pending: [...v.pending, p] }));
+    this.sendPending(p);
+  }
+
+  sendPoll(roomId: Id, poll: { question: string; options: string[]; multiple: boolean; closes_at?: string }): void {
+    const p: PendingMessage = {
+      client_id: newClientId(), room_id: roomId, content: poll.question, reply_to: null, created_at: new Date().toISOString(),
+      state: 'sending', poll,
+    };
+    this.updateView(roomId, (v) => ({ ...v, pending: [...v.pending, p] }));
+    this.sendPending(p);
+  }
+
+  retry(roomId: Id, clientId: string): void {
+    const v = this.view(roomId);
+    const p = v?.pending.find((x) => x.client_id === clientId);
+    if (!p) return;
+    const again = { ...p, state: 'sending' as const, error: undefined };
+    this.updateView(roomId, (x) => ({ ...x, pending: x.pending.map((y) => (y.client_id === clientId ? again : y)) }));
+    this.sendPending(again);
+  }
+
+  discard(roomId: Id, clientId: string): void {
+    this.updateView(roomId, (x) => ({ ...x, pending: x.pending.filter((y) => y.client_id !== clientId) }));
+  }
+
+  private flushPending(): void {
+    for (const v of Object.values(this.state.views)) for (const p of v.pending) if (p.state === 'sending') this.sendPending(p);
+  }
+
+  private inFlight = new Set<string>();
+
+  private async sendPending(p: PendingMessage): Promise<void> {
+    if (!this.socket?.connected || this.inFlight.has(p.client_id)) return; // flushed on (re)connect
+    this.inFlight.add(p.client_id);
+    const body: Record<string, unknown> = { room_id: p.room_id, content: p.content, client_id: p.client_id };
+    if (p.reply_to !== null) body.reply_to = p.reply_to;
+    if (p.poll) {
+      body.type = 'poll';
+      body.poll = p.poll;
+    }
+    try {
+      const ack = await emitAck<{ message: Message }>(this.socket, 'send_chat_message', body);
+      this.inFlight.delete(p.client_id);
+      this.onNewMessage(ack.message, true);
+    } catch (e) {
+      this.inFlight.delete(p.client_id);
+      const code = (e as { code?: string }).code;
+      if (code === 'timeout' && !this.socket?.connected) return; // retried with the same client_id on reconnect
+      this.updateView(p.room_id, (v) => ({
+        ...v, pending: v.pending.map((x) => (x.client_id === p.client_id ? { ...x, state: 'failed', error: (e as Error).message } : x)),
+      }));
+    }
+  }
+
+  async edit(messageId: Id, content: string): Promise<void> {
+    const ack = this.socket?.connected
+      ? (await emitAck<{ message: Message }>(this.socket, 'edit_chat_message', { message_id: messageId, content })).message
+      : await (async () => {
+        throw new Error('Not connected; try again in a moment.');
+      })();
+    this.applyMessage(ack);
+  }
+
+  async remove(messageId: Id, roomId: Id): Promise<void> {
+    if (!this.socket?.connected) throw new Error('Not connected; try again in a moment.');
+    await emitAck(this.socket, 'delete_chat_message', { message_id: messageId });
+    this.onDeleted(messageId, roomId);
+  }
+
+  async react(messageId: Id, emoji: string, add: boolean): Promise<void> {
+    try {
+      const upd = this.socket?.connected
+        ? await emitAck<ReactionUpdate>(this.socket, add ? 'add_message_reaction' : 'remove_message_reaction', { message_id: messageId, emoji })
+        : await api.react(messageId, emoji, add);
+      this.onReaction({ ...upd, user_id: this.state.me.id }, add, true);
+    } catch (e) {
+      this.toast((e as Error).message, 'error');
+    }
+  }
+
+  async vote(messageId: Id, options: number[]): Promise<void> {
+    try {
+      const upd = this.socket?.connected
+        ? await emitAck<PollUpdate>(this.socket, 'vote_poll', { message_id: messageId, options })
+        : await api.vote(messageId, options);
+      const poll: Poll = { ...upd.poll, my_votes: upd.poll.my_votes ?? options };
+      this.patchMessage(upd.room_id, messageId, (m) => ({ ...m, poll }));
+    } catch (e) {
+      this.toast((e as Error).message, 'error');
+    }
+  }
+
+  private onNewMessage(m: Message, fromAck = false): void {
+    const k = key(m.room_id);
+    const v = this.state.views[k];
+    const mine = !!m.sender && sameId(m.sender.id, this.state.me.id);
+    const isCurrent = sameId(this.state.currentRoomId, m.room_id);
+    let isNew = true;
+    if (v) {
+      isNew = !v.messages.some((x) => sameId(x.id, m.id));
+      if (v.opened) {
+        const before = v.messages.length > 0 ? v.messages[v.messages.length - 1] : null;
+        if (before && m.seq > before.seq + 1) this.checkGap(m.room_id, before, m.seq);
+        this.updateView(m.room_id, (x) => {
+          const messages = mergeMessages(x.messages, [m]);
+          const pending = m.client_id ? x.pending.filter((p) => p.client_id !== m.client_id) : x.pending;
+          const away = !mine && isNew && m.type !== 'system' && (!x.atBottom || !isCurrent);
+          return {
+            ...x, messages, pending, ...tail(messages),
+            newBelow: away && isCurrent ? x.newBelow + 1 : x.newBelow,
+            dividerId: away && x.dividerId === null ? m.id : x.dividerId,
+          };
+        });
+      } else if (m.client_id) {
+        this.updateView(m.room_id, (x) => ({ ...x, pending: x.pending.filter((p) => p.client_id !== m.client_id) }));
+      }
+    }
+    if (this.state.thread && m.reply_to !== null && sameId(m.reply_to, this.state.thread.rootId) && sameId(m.room_id, this.state.thread.roomId)) {
+      this.set({ thread: { ...this.state.thread, replies: mergeMessages(this.state.thread.replies, [m]) } });
+    }
+    const entry = this.entry(m.room_id);
+    if (!entry) {
+      this.refreshRoomsSoon();
+      return;
+    }
+    const viewNow = this.view(m.room_id);
+    const seen = isCurrent && !!viewNow?.atBottom && document.visibilityState !== 'hidden';
+    const mentionsMe = m.mentions?.some((u) => sameId(u.id, this.state.me.id));
+    const newerThanLast = !entry.last_message || entry.last_message.seq <= m.seq;
+    const counts = !mine && isNew && !seen && m.type !== 'system'; // the server counts no system messages
+    this.updateEntry(m.room_id, (r) => ({
+      ...r,
+      last_message: newerThanLast ? m : r.last_message,
+      unread_count: counts ? r.unread_count + 1 : r.unread_count,
+      mention_count: counts && mentionsMe ? r.mention_count + 1 : r.mention_count,
+    }), true);
+    if (!mine && isNew && isCurrent && m.type !== 'system') {
+      const who = m.sender?.display_name || m.sender?.username || 'Someone';
+      const text = (m.content ?? '').slice(0, 200);
+      this.set({ announcement: `${who}: ${m.type === 'poll' ? 'poll: ' : ''}${text}` });
+    }
+    if (seen) this.maybeMarkRead(m.room_id);
+  }
+
+  /** A seq gap: unless the missing messages turn up by themselves, replay after `from`. */
+  private checkGap(roomId: Id, from: Message, upTo: number): void {
+    window.setTimeout(() => {
+      const v = this.view(roomId);
+      if (!v) return;
+      const have = new Set(v.messages.map((m) => m.seq));
+      for (let s = from.seq + 1; s < upTo; s++) {
+        if (!have.has(s)) {
+          void this.joinRoom(roomId, from.id);
+          return;
+        }
+      }
+    }, 800);
+  }
+
+  private patchMessage(roomId: Id, messageId: Id, fn: (m: Message) => Message): void {
+    const v = this.view(roomId);
+    if (v && v.messages.some((m) => sameId(m.id, messageId))) {
+      this.updateView(roomId, (x) => ({ ...x, messages: x.messages.map((m) => (sameId(m.id, messageId) ? fn(m) : m)) }));
+    }
+    const t = this.state.thread;
+    if (t && sameId(t.roomId, roomId)) {
+      const root = t.root && sameId(t.root.id, messageId) ? fn(t.root) : t.root;
+      const replies = t.replies.some((m) => sameId(m.id, messageId)) ? t.replies.map((m) => (sameId(m.id, messageId) ? fn(m) : m)) : t.replies;
+      if (root !== t.root || replies !== t.replies) this.set({ thread: { ...t, root, replies } });
+    }
+    const e = this.entry(roomId);
+    if (e?.last_message && sameId(e.last_message.id, messageId)) this.updateEntry(roomId, (r) => ({ ...r, last_message: r.last_message && fn(r.last_message) }));
+  }
+
+  private applyToThread(m: Message): void {
+    const t = this.state.thread;
+    if (!t) return;
+    if (t.root && sameId(t.root.id, m.id)) this.set({ thread: { ...t, root: keepMine(t.root, m) } });
+    else if (t.replies.some((x) => sameId(x.id, m.id))) this.set({ thread: { ...t, replies: mergeMessages(t.replies, [m]) } });
+  }
+
+  /** An edited (or otherwise updated) message replaces the one we hold. */
+  private applyMessage(m: Message): void {
+    this.patchMessage(m.room_id, m.id, (old) => keepMine(old, m));
+  }
+
+  private onDeleted(id: Id, roomId: Id): void {
+    const now = new Date().toISOString();
+    this.patchMessage(roomId, id, (m) => ({ ...m, content: null, deleted_at: m.deleted_at ?? now, reactions: [], poll: null, attachments: [] }));
+  }
+
+  private onReaction(p: ReactionUpdate, added: boolean, fromAck = false): void {
+    const mineChange = sameId(p.user_id, this.state.me.id);
+    this.patchMessage(p.room_id, p.message_id, (m) => ({
+      ...m,
+      reactions: p.reactions.map((r) => {
+        if (fromAck && r.me !== undefined) return r;
+        const before = m.reactions.find((o) => o.emoji === r.emoji)?.me ?? false;
+        return { ...r, me: mineChange && r.emoji === p.emoji ? added : before };
+      }),
+    }));
+  }
+
+  private onPoll(p: PollUpdate): void {
+    this.patchMessage(p.room_id, p.message_id, (m) => ({
+      ...m, poll: { ...p.poll, my_votes: p.poll.my_votes ?? m.poll?.my_votes ?? null },
+    }));
+  }
+
+  private onRoomRead(s: ReadState): void {
+    this.updateEntry(s.room_id, (r) => ({ ...r, unread_count: s.unread_count, mention_count: s.mention_count }));
+    const k = key(s.room_id);
+    if (String(s.last_read_message_id) !== this.lastMarked.get(k)) this.lastMarked.delete(k);
+    if (s.unread_count > 0 || s.mention_count > 0) this.maybeMarkRead(s.room_id);
+  }
+
+  private onRoomUpdated(room: Room): void {
+    if (!this.entry(room.id)) {
+      this.refreshRoomsSoon();
+      return;
+    }
+    this.mergeRoomFields(room);
+  }
+
+  private onUserJoined(roomId: Id, user: User): void {
+    if (sameId(user.id, this.state.me.id) && !this.entry(roomId)) this.refreshRoomsSoon();
+    const v = this.view(roomId);
+    if (v && v.opened && !v.participants.some((p) => sameId(p.user.id, user.id))) {
+      const p: Participant = {
+        user, role: 'member', joined_at: new Date().toISOString(), muted_until: null,
+        presence: { status: 'online', custom_message: null, last_active_at: new Date().toISOString() },
+      };
+      this.updateView(roomId, (x) => ({ ...x, participants: [...x.participants, p], participantCount: (x.participantCount ?? x.participants.length) + 1 }));
+    }
+  }
+
+  private onUserLeft(roomId: Id, user: User): void {
+    if (sameId(user.id, this.state.me.id)) {
+      if (this.entry(roomId)) {
+        this.toast(`You are no longer in #${this.entry(roomId)?.name ?? 'the room'}.`, 'info');
+        this.removeRoomLocally(roomId);
+      }
+      return;
+    }
+    const v = this.view(roomId);
+    if (v && v.participants.some((p) => sameId(p.user.id, user.id))) {
+      this.updateView(roomId, (x) => ({
+        ...x, participants: x.participants.filter((p) => !sameId(p.user.id, user.id)),
+        participantCount: x.participantCount !== null ? Math.max(0, x.participantCount - 1) : null,
+      }));
+    }
+  }
+
+  private onPresence(p: { user_id: Id; status: string; custom_message: string | null; last_active_at: string | null }): void {
+    const views = { ...this.state.views };
+    let changed = false;
+    for (const [k, v] of Object.entries(views)) {
+      if (!v.participants.some((x) => sameId(x.user.id, p.user_id))) continue;
+      changed = true;
+      views[k] = {
+        ...v,
+        participants: v.participants.map((x) =>
+          sameId(x.user.id, p.user_id) ? { ...x, presence: { status: p.status, custom_message: p.custom_message, last_active_at: p.last_active_at } } : x),
+      };
+    }
+    if (changed) this.set({ views });
+  }
+
+  private onResync(roomIds: Id[]): void {
+    void this.loadRooms();
+    for (const id of roomIds) {
+      const v = this.view(id);
+      if (v && v.opened) void this.joinRoom(id, v.lastId ?? undefined);
+    }
+  }
+
+  // ---- participants, threads, notifications -----------------------------------------
+
+  async loadParticipants(id: Id): Promise<void> {
+    try {
+      const { participants } = await api.participants(id);
+      this.updateView(id, (v) => ({ ...v, participants, participantCount: Math.max(v.participantCount ?? 0, participants.length) }));
+    } catch {
+      /* the list from join_chat_room stays */
+    }
+  }
+
+  async openThread(roomId: Id, rootId: Id): Promise<void> {
+    const root = this.view(roomId)?.messages.find((m) => sameId(m.id, rootId)) ?? null;
+    this.set({ thread: { rootId, roomId, root, replies: [], loading: true, error: null } });
+    try {
+      const [{ messages }, rootMsg] = await Promise.all([
+        api.replies(rootId),
+        root ? Promise.resolve(root) : this.fetchMessage(roomId, rootId),
+      ]);
+      const t = this.state.thread;
+      if (!t || !sameId(t.rootId, rootId)) return;
+      this.set({ thread: { ...t, root: t.root ?? rootMsg, replies: mergeMessages(t.replies, messages, true), loading: false } });
+    } catch (e) {
+      const t = this.state.thread;
+      if (t && sameId(t.rootId, rootId)) this.set({ thread: { ...t, loading: false, error: (e as Error).message } });
+    }
+  }
+
+  private async fetchMessage(roomId: Id, id: Id): Promise<Message | null> {
+    // No single-message endpoint: the message is the first after (id - 1) when ids are numbers.
+    if (typeof id !== 'number') return null;
+    try {
+      const page = await api.history(roomId, { after: id - 1, limit: 1 });
+      return page.messages.find((m) => sameId(m.id, id)) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  closeThread(): void {
+    this.set({ thread: null });
+  }
+
+  async loadNotifications(): Promise<void> {
+    try {
+      const { notifications } = await api.notifications();
+      this.set({ notifications });
+    } catch {
+      /* shown empty */
+    }
+  }
+
+  async markNotificationsRead(): Promise<void> {
+    const unread = this.state.notifications.filter((n) => !n.read_at);
+    if (unread.length === 0) return;
+    const upTo = this.state.notifications.reduce<Id | undefined>((acc, n) => (acc === undefined || n.id > acc ? n.id : acc), undefined);
+    const now = new Date().toISOString();
+    this.set({ notifications: this.state.notifications.map((n) => (n.read_at ? n : { ...n, read_at: now })) });
+    try {
+      await api.markNotificationsRead(upTo);
+    } catch {
+      /* stays read locally */
+    }
+  }
+
+  private onNotification(n: Notification): void {
+    if (this.state.notifications.some((x) => sameId(x.id, n.id))) return;
+    this.set({ notifications: [n, ...this.state.notifications] });
+    const room = this.entry(n.room_id);
+    const who = n.actor?.display_name || n.actor?.username || 'Someone';
+    const where = room ? ` in #${room.name}` : '';
+    const what = n.kind === 'mention' ? 'mentioned you' : n.kind === 'reply' ? 'replied to you' : n.kind === 'direct' ? 'sent you a message' : 'posted an announcement';
+    this.toast(`${who} ${what}${where}`, 'info', n.room_id, n.message_id);
+  }
+
+  toast(text: string, kind: 'info' | 'error' = 'info', roomId?: Id, messageId?: Id | null): void {
+    const t: Toast = { id: ++this.toastSeq, text, kind, roomId, messageId };
+    this.set({ toasts: [...this.state.toasts.slice(-3), t] });
+    window.setTimeout(() => this.dismissToast(t.id), kind === 'error' ? 8000 : 6000);
+  }
+
+  dismissToast(id: number): void {
+    if (this.state.toasts.some((t) => t.id === id)) this.set({ toasts: this.state.toasts.filter((t) => t.id !== id) });
+  }
+}
+
+/** Re-renders the calling component whenever the store changes. */
+export function useStore(store: Store): ChatState {
+  const [, force] = useState(0);
+  useEffect(() => store.subscribe(() => force((n) => n + 1)), [store]);
+  return store.state;
+}
