@@ -173,6 +173,19 @@ pub struct Limits {
     /// Accounts that may be registered per client IP address per minute.
     #[arg(long, env = "EVENTSYNC_RATE_LIMIT_REGISTER_PER_IP", default_value_t = 20)]
     pub rate_limit_register_per_ip: u32,
+    /// Seconds a user stays online after their last socket closes, so a page reload does
+    /// not flicker them offline and online to everyone.
+    #[arg(long, env = "EVENTSYNC_PRESENCE_GRACE_SECONDS", default_value_t = 5)]
+    pub presence_grace_seconds: u64,
+    /// Seconds without any event from a user after which an `online` user shows `away`.
+    #[arg(long, env = "EVENTSYNC_AWAY_AFTER_SECONDS", default_value_t = 300)]
+    pub away_after_seconds: u64,
+    /// Seconds a typing indicator lasts without a renewal.
+    #[arg(long, env = "EVENTSYNC_TYPING_TIMEOUT_SECONDS", default_value_t = 6)]
+    pub typing_timeout_seconds: u64,
+    /// Least seconds between two typing broadcasts of one user in one room.
+    #[arg(long, env = "EVENTSYNC_TYPING_THROTTLE_SECONDS", default_value_t = 2)]
+    pub typing_throttle_seconds: u64,
     /// Bytes of Socket.IO events one socket may have waiting to be processed; beyond it
     /// (or beyond 1024 events) new ones are refused with `rate_limited`.
     #[arg(long, env = "EVENTSYNC_SOCKET_QUEUE_BYTES", default_value_t = 1024 * 1024)]

@@ -83,6 +83,7 @@ pub async fn run(
         .layer(axum::middleware::map_response(http::security_headers));
 
     let sweeper = tokio::spawn(sweep_expired_sessions(state.clone()));
+    let timers = tokio::spawn(chat::timers(state.clone()));
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: closing sockets, finishing requests in flight");
@@ -91,6 +92,7 @@ pub async fn run(
     tracing::info!(addr = %listener.local_addr()?, database = store.backend_name(), "serving");
     server::serve(listener, app, &state.limits, grace, signal).await?;
     sweeper.abort();
+    timers.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -7,6 +7,7 @@ use crate::auth::LoginLimiter;
 use crate::auth::password::PasswordHasher;
 use crate::chat::presence::PresenceRegistry;
 use crate::chat::publish::SharedPublisher;
+use crate::chat::typing::TypingRegistry;
 use crate::clock::SharedClock;
 use crate::config::Limits;
 use crate::metrics::Metrics;
@@ -25,6 +26,7 @@ pub struct AppState {
     /// recorder in tests).
     pub publisher: SharedPublisher,
     pub presence: Arc<PresenceRegistry>,
+    pub typing: Arc<TypingRegistry>,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
             clock,
             publisher,
             presence: Arc::new(PresenceRegistry::default()),
+            typing: Arc::new(TypingRegistry::default()),
         }
     }
 }

@@ -77,6 +77,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("/api/chat/events/{id}/rooms", "get"),
     ("/api/chat/notifications", "get"),
     ("/api/chat/notifications/read", "post"),
+    ("/api/chat/notifications/{id}/read", "post"),
+    ("/api/chat/notifications/unread-count", "get"),
+    ("/api/chat/presence", "put"),
+    ("/api/chat/presence", "get"),
     ("/healthz", "get"),
     ("/metrics", "get"),
 ];

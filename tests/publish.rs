@@ -83,3 +83,76 @@ async fn each_change_is_published_once_to_its_audience() {
     );
     assert_eq!(events[1].subscription(), Some(Subscription::Unfollow { room_id: room.id, user_id: bob_id }));
 }
+
+/// Presence and typing time rules run on the injectable clock: no test sleeps.
+#[tokio::test]
+async fn presence_grace_and_typing_expiry_follow_the_clock() {
+    use eventsync_chat::chat::{presence, typing};
+    use eventsync_chat::clock::ManualClock;
+    use eventsync_chat::domain::presence::PresenceStatus;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.expect("store");
+    let recorder = Arc::new(Recorder::default());
+    let clock = ManualClock::starting_at(1_000_000);
+    let limits = Limits { presence_grace_seconds: 5, typing_timeout_seconds: 6, ..Limits::default() };
+    let state = AppState::new(store, Arc::new(clock.clone()), limits, recorder.clone());
+    let alice = user(&state, "alice").await;
+    let bob = user(&state, "bob").await;
+    let create: CreateRoom =
+        serde_json::from_value(json!({"type": "group", "name": "Crew", "participant_ids": [bob.user.id]}))
+            .unwrap();
+    let (room, _) = rooms::create_room(&state, &alice, create).await.expect("create");
+    recorder.take();
+
+    // Two sockets: online once, still online after one closes and through the grace period.
+    presence::connected(&state, alice.user.id);
+    presence::connected(&state, alice.user.id);
+    presence::disconnected(&state, alice.user.id).await;
+    presence::disconnected(&state, alice.user.id).await;
+    clock.advance(Duration::from_secs(4));
+    presence::tick(&state).await;
+    assert_eq!(state.presence.view(alice.user.id, bob.user.id).status, PresenceStatus::Online);
+    let statuses = |events: Vec<ChatEvent>| -> Vec<(PresenceStatus, bool)> {
+        events
+            .into_iter()
+            .filter_map(|e| match e {
+                ChatEvent::PresenceChanged { presence, seen_by } => Some((
+                    presence.presence.status,
+                    matches!(seen_by, eventsync_chat::chat::publish::PresenceAudience::Own),
+                )),
+                _ => None,
+            })
+            .collect()
+    };
+    // Coming online is broadcast in the background (it waits on the store, not the clock).
+    let mut seen = Vec::new();
+    for _ in 0..200 {
+        seen.extend(statuses(recorder.take()));
+        if seen.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(seen, [(PresenceStatus::Online, false), (PresenceStatus::Online, true)]);
+    clock.advance(Duration::from_secs(1));
+    presence::tick(&state).await;
+    assert_eq!(state.presence.view(alice.user.id, bob.user.id).status, PresenceStatus::Offline);
+    assert_eq!(
+        statuses(recorder.take()),
+        [(PresenceStatus::Offline, false), (PresenceStatus::Offline, true)]
+    );
+
+    // Typing: broadcast to the room except the typist, and ended by the clock.
+    typing::start(&state, &bob, room.id).await.expect("typing");
+    let events = recorder.take();
+    assert!(matches!(&events[..], [ChatEvent::Typing { typing: true, .. }]), "{events:?}");
+    assert_eq!(events[0].audience(), Audience::RoomExcept { room_id: room.id, except: bob.user.id });
+    clock.advance(Duration::from_secs(5));
+    typing::tick(&state).await;
+    assert!(recorder.take().is_empty(), "still typing before the timeout");
+    clock.advance(Duration::from_secs(1));
+    typing::tick(&state).await;
+    assert!(matches!(&recorder.take()[..], [ChatEvent::Typing { typing: false, .. }]));
+}

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::RoomAccess;
-use super::notifications::notify_mentions;
+use super::notifications::{Told, notify};
 use super::publish::ChatEvent;
 use crate::auth::AuthUser;
 use crate::clock::Millis;
@@ -44,7 +44,7 @@ pub struct MessagePage {
     pub has_more: bool,
 }
 
-fn require_not_muted(membership: &Membership, now: Millis) -> AppResult<()> {
+pub(super) fn require_not_muted(membership: &Membership, now: Millis) -> AppResult<()> {
     match membership.muted_until {
         Some(until) if until > now => Err(AppError::forbidden_because("muted", "you are muted in this room")),
         _ => Ok(()),
@@ -104,13 +104,16 @@ pub async fn send_message(
             ));
         }
     }
+    let mut replied_to = None;
     if let Some(reply_to) = new.reply_to {
-        let parent = state.store.message_facts(reply_to).await?;
-        if parent.is_none_or(|p| p.room_id != room_id) {
-            return Err(AppError::validation(
-                "invalid_reply",
-                "reply_to must name a message of the same room",
-            ));
+        match state.store.message_facts(reply_to).await? {
+            Some(parent) if parent.room_id == room_id => replied_to = parent.sender_id,
+            _ => {
+                return Err(AppError::validation(
+                    "invalid_reply",
+                    "reply_to must name a message of the same room",
+                ));
+            }
         }
     }
     let mentioned = resolve_mentions(state, room_id, &new.content).await?;
@@ -128,8 +131,10 @@ pub async fn send_message(
         InsertedMessage::Duplicate(id) => Ok((load_message(state, id, Some(caller.user.id)).await?, false)),
         InsertedMessage::Created(id) => {
             let message = load_message(state, id, Some(caller.user.id)).await?;
+            super::typing::stopped_by_sending(state, room_id, caller.user.id).await;
             state.publisher.publish(ChatEvent::MessageCreated(message.clone().for_broadcast())).await;
-            notify_mentions(state, caller, &message, &mentioned).await?;
+            let told = Told { mentioned: &mentioned, replied_to, moderates: access.moderates() };
+            notify(state, caller, &access.room, &message, told).await?;
             Ok((message, true))
         }
     }

@@ -12,3 +12,24 @@ pub mod notifications;
 pub mod presence;
 pub mod publish;
 pub mod rooms;
+pub mod typing;
+
+use std::time::Duration;
+
+use crate::state::AppState;
+
+/// How often time rules are applied: presence grace periods and idleness, custom
+/// statuses that clear themselves, typing that was not renewed.
+pub const TIMER_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Applies the time rules every [`TIMER_INTERVAL`] until the server stops. They read
+/// the state's clock, so tests that advance a manual clock see them apply.
+pub async fn timers(state: AppState) {
+    let mut interval = tokio::time::interval(TIMER_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        presence::tick(&state).await;
+        typing::tick(&state).await;
+    }
+}

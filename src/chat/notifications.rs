@@ -1,5 +1,6 @@
-//! Notifications: mentions now; each is stored (the notifications list) and pushed to
-//! the user's sockets, unless their room preference is `none`.
+//! Notifications: mentions (and `@room`/`@here` from moderators), replies and direct
+//! messages; each is stored (the notifications list, with unread state) and pushed to
+//! the user's sockets, as their per-room preference allows.
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -7,13 +8,15 @@ use utoipa::{IntoParams, ToSchema};
 use super::publish::ChatEvent;
 use crate::auth::AuthUser;
 use crate::clock::to_rfc3339;
-use crate::domain::message::Message;
+use crate::domain::message::{self, Message};
 use crate::domain::notification::{Notification, NotificationKind};
 use crate::domain::page_limit;
+use crate::domain::presence::PresenceStatus;
 use crate::domain::room::NotificationLevel;
 use crate::domain::user::UserId;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::store::RoomRow;
 
 pub const LIST_LIMIT_DEFAULT: i64 = 50;
 pub const LIST_LIMIT_MAX: i64 = 100;
@@ -40,37 +43,86 @@ pub struct MarkedRead {
     pub marked: u64,
 }
 
-/// Notifies each mentioned participant (not the sender, not those who chose `none`).
-pub async fn notify_mentions(
+/// Who a new message may concern besides its room.
+pub struct Told<'a> {
+    /// Participants named with `@username`, with their notification levels.
+    pub mentioned: &'a [(UserId, NotificationLevel)],
+    /// The sender of the message this one replies to.
+    pub replied_to: Option<UserId>,
+    /// Whether the sender moderates the room (`@room` and `@here` are theirs to use).
+    pub moderates: bool,
+}
+
+/// Whether `text` addresses the whole room: `@room`, or `@here` (only those online).
+fn room_wide(text: &str) -> Option<bool> {
+    let names = message::mentioned_usernames(text);
+    if names.iter().any(|n| n == "room") {
+        Some(false)
+    } else if names.iter().any(|n| n == "here") {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// Notifies whom a new message concerns, once each, by priority: those mentioned (and,
+/// from a moderator, everyone with `@room` or everyone online with `@here`), the sender
+/// of the message replied to, and the other user of a direct message. Per-room levels
+/// decide: `none` hears nothing, `mentions` mentions and replies, `all` everything. A
+/// sender never notifies themselves.
+pub async fn notify(
     state: &AppState,
     sender: &AuthUser,
+    room: &RoomRow,
     message: &Message,
-    mentioned: &[(UserId, NotificationLevel)],
+    told: Told<'_>,
 ) -> AppResult<()> {
-    let recipients: Vec<UserId> = mentioned
-        .iter()
-        .filter(|(id, level)| *id != sender.user.id && *level != NotificationLevel::None)
-        .map(|(id, _)| *id)
-        .collect();
+    let me = sender.user.id;
+    let mut recipients: Vec<(UserId, NotificationKind)> = Vec::new();
+    let mut add = |user_id: UserId, level: NotificationLevel, kind: NotificationKind| {
+        let wanted = match level {
+            NotificationLevel::None => false,
+            NotificationLevel::Mentions => kind != NotificationKind::Direct,
+            NotificationLevel::All => true,
+        };
+        if wanted && user_id != me && !recipients.iter().any(|(id, _)| *id == user_id) {
+            recipients.push((user_id, kind));
+        }
+    };
+    for (user_id, level) in told.mentioned {
+        add(*user_id, *level, NotificationKind::Mention);
+    }
+    let wide = if told.moderates { room_wide(&message.content.clone().unwrap_or_default()) } else { None };
+    let needs_levels = wide.is_some() || told.replied_to.is_some() || room.direct_key.is_some();
+    let levels = if needs_levels { state.store.participant_levels(room.room_id).await? } else { Vec::new() };
+    if let Some(online_only) = wide {
+        for (user_id, level) in &levels {
+            let online = state.presence.view(*user_id, *user_id).status != PresenceStatus::Offline;
+            if online || !online_only {
+                add(*user_id, *level, NotificationKind::Mention);
+            }
+        }
+    }
+    if let Some(parent_sender) = told.replied_to
+        && let Some((_, level)) = levels.iter().find(|(id, _)| *id == parent_sender)
+    {
+        add(parent_sender, *level, NotificationKind::Reply);
+    }
+    if room.direct_key.is_some() {
+        for (user_id, level) in &levels {
+            add(*user_id, *level, NotificationKind::Direct);
+        }
+    }
     if recipients.is_empty() {
         return Ok(());
     }
     let now = state.clock.now_ms();
-    let ids = state
-        .store
-        .insert_notifications(
-            &recipients,
-            NotificationKind::Mention,
-            message.room_id,
-            Some(message.id),
-            sender.user.id,
-            now,
-        )
-        .await?;
-    for (user_id, id) in recipients.into_iter().zip(ids) {
+    let ids =
+        state.store.insert_notifications(&recipients, message.room_id, Some(message.id), me, now).await?;
+    for ((user_id, kind), id) in recipients.into_iter().zip(ids) {
         let notification = Notification {
             id,
-            kind: NotificationKind::Mention,
+            kind,
             room_id: message.room_id,
             message_id: Some(message.id),
             actor: sender.user.clone(),
@@ -98,6 +150,30 @@ pub async fn list(
         )
         .await?;
     Ok(rows.into_iter().map(Notification::from).collect())
+}
+
+/// Marks one of the caller's notifications read; 404 if it is not theirs.
+pub async fn mark_one_read(
+    state: &AppState,
+    caller: &AuthUser,
+    notification_id: i64,
+) -> AppResult<Notification> {
+    state
+        .store
+        .mark_notification_read(caller.user.id, notification_id, state.clock.now_ms())
+        .await?
+        .map(Notification::from)
+        .ok_or(AppError::NotFound("notification"))
+}
+
+/// How many of the caller's notifications are unread.
+pub async fn unread_count(state: &AppState, caller: &AuthUser) -> AppResult<UnreadCount> {
+    Ok(UnreadCount { unread_count: state.store.unread_notification_count(caller.user.id).await? })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnreadCount {
+    pub unread_count: i64,
 }
 
 pub async fn mark_read(

@@ -1,42 +1,251 @@
-//! Who is online: a user is online while any of their sockets is connected.
+//! Presence: who is online, away, busy or invisible, and their custom status.
 //!
-//! Counted per instance for now; statuses (away, busy, invisible), custom messages and
-//! cross-instance presence build on this registry.
+//! A user is online while any of their sockets is connected, and for a grace period
+//! after the last one closes (a page reload does not flicker them offline). `invisible`
+//! looks `offline` to everyone else while the user keeps seeing it. An `online` user
+//! with no activity for a while shows `away` until their next event. Changes reach the
+//! users who share a room with the user (and the user's own sockets), never strangers.
+//!
+//! Held in memory per instance behind [`PresenceRegistry`]; the scale-out work backs it
+//! with shared state without changing callers. Time rules read the injectable clock and
+//! are applied by [`tick`], which the server's timer task calls.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::domain::room::Presence;
+use super::publish::{ChatEvent, PresenceAudience};
+use crate::auth::AuthUser;
+use crate::clock::{Millis, to_rfc3339};
+use crate::domain::presence::{NewPresence, Presence, PresenceStatus, SetPresence, UserPresence};
 use crate::domain::user::UserId;
+use crate::error::AppResult;
+use crate::state::AppState;
 
+#[derive(Debug, Clone)]
+struct Entry {
+    /// Connected sockets on this instance.
+    sockets: u32,
+    /// What the user chose (never `Offline`).
+    chosen: PresenceStatus,
+    custom_message: Option<String>,
+    /// When the custom message clears itself.
+    clears_at: Option<Millis>,
+    last_active_at: Millis,
+    /// The last socket closed; the user shows offline from then on.
+    offline_at: Option<Millis>,
+    /// Shown `away` for inactivity (not chosen).
+    idle: bool,
+}
+
+impl Entry {
+    fn new(now: Millis) -> Entry {
+        Entry {
+            sockets: 0,
+            chosen: PresenceStatus::Online,
+            custom_message: None,
+            clears_at: None,
+            last_active_at: now,
+            offline_at: None,
+            idle: false,
+        }
+    }
+
+    /// The status as the user sees it.
+    fn own_status(&self) -> PresenceStatus {
+        if self.sockets == 0 && self.offline_at.is_none() {
+            PresenceStatus::Offline
+        } else if self.idle && self.chosen == PresenceStatus::Online {
+            PresenceStatus::Away
+        } else {
+            self.chosen
+        }
+    }
+
+    fn view(&self, own: bool) -> Presence {
+        let status = self.own_status();
+        let hidden = !own && status == PresenceStatus::Invisible;
+        if hidden {
+            return Presence { status: PresenceStatus::Offline, custom_message: None, last_active_at: None };
+        }
+        let shows_message = status != PresenceStatus::Offline;
+        Presence {
+            status,
+            custom_message: if shows_message { self.custom_message.clone() } else { None },
+            last_active_at: Some(to_rfc3339(self.last_active_at)),
+        }
+    }
+}
+
+fn offline() -> Presence {
+    Presence { status: PresenceStatus::Offline, custom_message: None, last_active_at: None }
+}
+
+/// Every user's presence on this instance.
 #[derive(Debug, Default)]
 pub struct PresenceRegistry {
-    sockets: Mutex<HashMap<UserId, usize>>,
+    users: Mutex<HashMap<UserId, Entry>>,
+}
+
+/// A change to tell: the user's presence as others see it and as they see it.
+struct Change {
+    user_id: UserId,
+    public: Presence,
+    own: Presence,
 }
 
 impl PresenceRegistry {
-    pub fn connected(&self, user_id: UserId) {
-        let mut sockets = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
-        *sockets.entry(user_id).or_default() += 1;
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Entry>> {
+        self.users.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn disconnected(&self, user_id: UserId) {
-        let mut sockets = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = sockets.get_mut(&user_id) {
-            *count -= 1;
-            if *count == 0 {
-                sockets.remove(&user_id);
+    /// `user_id` as `viewer` sees them.
+    pub fn view(&self, user_id: UserId, viewer: UserId) -> Presence {
+        self.lock().get(&user_id).map_or_else(offline, |e| e.view(user_id == viewer))
+    }
+
+    /// Applies `change` to the user's entry and reports what others and the user now see,
+    /// if anything visible changed.
+    fn update(&self, user_id: UserId, now: Millis, change: impl FnOnce(&mut Entry)) -> Option<Change> {
+        let mut users = self.lock();
+        let entry = users.entry(user_id).or_insert_with(|| Entry::new(now));
+        let (public_before, own_before) = (entry.view(false), entry.view(true));
+        change(entry);
+        let (public, own) = (entry.view(false), entry.view(true));
+        (public.status != public_before.status
+            || public.custom_message != public_before.custom_message
+            || own.status != own_before.status
+            || own.custom_message != own_before.custom_message)
+            .then_some(Change { user_id, public, own })
+    }
+}
+
+/// Tells the users who share a room with the user what they now see, and the user's
+/// own sockets what the user sees.
+async fn publish(state: &AppState, change: Change) -> AppResult<UserPresence> {
+    let room_ids = state.store.room_ids_of_user(change.user_id).await?;
+    let public = UserPresence { user_id: change.user_id, presence: change.public };
+    let own = UserPresence { user_id: change.user_id, presence: change.own };
+    state
+        .publisher
+        .publish(ChatEvent::PresenceChanged {
+            presence: public,
+            seen_by: PresenceAudience::CoMembers(room_ids),
+        })
+        .await;
+    state
+        .publisher
+        .publish(ChatEvent::PresenceChanged { presence: own.clone(), seen_by: PresenceAudience::Own })
+        .await;
+    Ok(own)
+}
+
+async fn publish_if(state: &AppState, change: Option<Change>) {
+    if let Some(change) = change {
+        let user_id = change.user_id;
+        if let Err(err) = publish(state, change).await {
+            tracing::warn!(user_id, error = %err, "could not publish a presence change");
+        }
+    }
+}
+
+/// A socket of the user connected. Counted at once (so a quick disconnect cannot
+/// overtake it); the broadcast goes out in the background.
+pub fn connected(state: &AppState, user_id: UserId) {
+    let now = state.clock.now_ms();
+    let change = state.presence.update(user_id, now, |e| {
+        e.sockets += 1;
+        e.offline_at = None;
+        e.last_active_at = now;
+        e.idle = false;
+    });
+    if change.is_some() {
+        let state = state.clone();
+        tokio::spawn(async move { publish_if(&state, change).await });
+    }
+}
+
+/// A socket of the user closed; the last one starts the grace period.
+pub async fn disconnected(state: &AppState, user_id: UserId) {
+    let now = state.clock.now_ms();
+    let grace = (state.limits.presence_grace_seconds as Millis).saturating_mul(1000);
+    let change = state.presence.update(user_id, now, |e| {
+        e.sockets = e.sockets.saturating_sub(1);
+        if e.sockets == 0 {
+            e.offline_at = Some(now + grace);
+        }
+    });
+    publish_if(state, change).await;
+}
+
+/// The user did something: they are active now (and no longer idle).
+pub async fn touch(state: &AppState, user_id: UserId) {
+    let now = state.clock.now_ms();
+    let change = state.presence.update(user_id, now, |e| {
+        e.last_active_at = now;
+        e.idle = false;
+    });
+    publish_if(state, change).await;
+}
+
+/// Sets the caller's status and custom message; answers what the caller now sees.
+pub async fn set_presence(state: &AppState, caller: &AuthUser, req: SetPresence) -> AppResult<UserPresence> {
+    let NewPresence { status, custom_message, clear_after_seconds } = req.validate()?;
+    let now = state.clock.now_ms();
+    let user_id = caller.user.id;
+    let change = state.presence.update(user_id, now, |e| {
+        e.chosen = status;
+        e.clears_at = match (&custom_message, clear_after_seconds) {
+            (Some(_), Some(secs)) => Some(now.saturating_add((secs as Millis).saturating_mul(1000))),
+            _ => None,
+        };
+        e.custom_message = custom_message;
+        e.last_active_at = now;
+        e.idle = false;
+    });
+    match change {
+        Some(change) => publish(state, change).await,
+        None => Ok(UserPresence { user_id, presence: state.presence.view(user_id, user_id) }),
+    }
+}
+
+/// Several users' presence as the caller sees them.
+pub fn presence_of(state: &AppState, caller: &AuthUser, user_ids: &[UserId]) -> Vec<UserPresence> {
+    user_ids
+        .iter()
+        .map(|id| UserPresence { user_id: *id, presence: state.presence.view(*id, caller.user.id) })
+        .collect()
+}
+
+/// Applies the time rules: grace periods that ended, custom messages that cleared
+/// themselves, and users idle long enough to show `away`.
+pub async fn tick(state: &AppState) {
+    let now = state.clock.now_ms();
+    let away_after = (state.limits.away_after_seconds as Millis).saturating_mul(1000);
+    let due: Vec<UserId> = state
+        .presence
+        .lock()
+        .iter()
+        .filter(|(_, e)| {
+            e.offline_at.is_some_and(|at| at <= now)
+                || e.clears_at.is_some_and(|at| at <= now)
+                || (e.sockets > 0 && !e.idle && e.last_active_at.saturating_add(away_after) <= now)
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    for user_id in due {
+        let change = state.presence.update(user_id, now, |e| {
+            if e.offline_at.is_some_and(|at| at <= now) {
+                e.offline_at = None;
             }
-        }
-    }
-
-    pub fn presence(&self, user_id: UserId) -> Presence {
-        let online = self.sockets.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&user_id);
-        Presence {
-            status: if online { "online" } else { "offline" }.to_owned(),
-            custom_message: None,
-            last_active_at: None,
-        }
+            if e.clears_at.is_some_and(|at| at <= now) {
+                e.clears_at = None;
+                e.custom_message = None;
+            }
+            if e.sockets > 0 && e.last_active_at.saturating_add(away_after) <= now {
+                e.idle = true;
+            }
+        });
+        publish_if(state, change).await;
     }
 }
 
@@ -45,14 +254,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn online_while_any_socket_is_connected() {
+    fn invisible_is_offline_to_others_only() {
+        let mut entry = Entry::new(0);
+        entry.sockets = 1;
+        entry.chosen = PresenceStatus::Invisible;
+        entry.custom_message = Some("shh".into());
+        assert_eq!(entry.view(false), offline());
+        assert_eq!(entry.view(true).status, PresenceStatus::Invisible);
+        assert_eq!(entry.view(true).custom_message.as_deref(), Some("shh"));
+    }
+
+    #[test]
+    fn online_through_the_grace_period_then_offline() {
         let registry = PresenceRegistry::default();
-        assert_eq!(registry.presence(1).status, "offline");
-        registry.connected(1);
-        registry.connected(1);
-        registry.disconnected(1);
-        assert_eq!(registry.presence(1).status, "online");
-        registry.disconnected(1);
-        assert_eq!(registry.presence(1).status, "offline");
+        assert!(registry.update(1, 0, |e| e.sockets += 1).is_some(), "coming online is a change");
+        assert!(registry.update(1, 0, |e| e.sockets += 1).is_none(), "a second socket is not");
+        registry.update(1, 0, |e| e.sockets -= 1);
+        let change = registry.update(1, 0, |e| {
+            e.sockets -= 1;
+            e.offline_at = Some(5_000);
+        });
+        assert!(change.is_none(), "still online during the grace period");
+        assert_eq!(registry.view(1, 2).status, PresenceStatus::Online);
+        let change = registry.update(1, 5_000, |e| e.offline_at = None).unwrap();
+        assert_eq!(change.public.status, PresenceStatus::Offline);
     }
 }

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::domain::message::{Deleted, Message, PollUpdate, ReactionUpdate};
 use crate::domain::notification::{Notification, ReadState};
+use crate::domain::presence::UserPresence;
 use crate::domain::room::{Room, RoomId};
 use crate::domain::user::{User, UserId};
 
@@ -29,8 +30,19 @@ pub enum Audience {
     /// Every socket following any of these rooms, each once: the users who share a room
     /// with someone (the caller lists those rooms). An empty list reaches nobody.
     Rooms(Vec<RoomId>),
+    /// As [`Audience::Rooms`], except the sockets of one user.
+    RoomsExcept { room_ids: Vec<RoomId>, except: UserId },
     /// The sockets opened with one login session.
     Session(i64),
+}
+
+/// Who hears a presence change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PresenceAudience {
+    /// Everyone who shares one of these rooms with the user, except the user.
+    CoMembers(Vec<RoomId>),
+    /// The user's own sockets (they see their real status, e.g. `invisible`).
+    Own,
 }
 
 /// How an event changes which users' sockets follow a chat room.
@@ -78,6 +90,17 @@ pub enum ChatEvent {
         user_id: UserId,
         notification: Notification,
     },
+    /// A user's presence as `seen_by` sees it.
+    PresenceChanged {
+        presence: UserPresence,
+        seen_by: PresenceAudience,
+    },
+    /// `user` started (`typing`) or stopped typing in the room: the others hear it.
+    Typing {
+        room_id: RoomId,
+        user: User,
+        typing: bool,
+    },
     /// A login session ended (logout, expiry): its sockets are disconnected.
     SessionEnded {
         session_id: i64,
@@ -104,6 +127,15 @@ impl ChatEvent {
                 Audience::User(*user_id)
             }
             ChatEvent::SessionEnded { session_id } => Audience::Session(*session_id),
+            ChatEvent::PresenceChanged { presence, seen_by: PresenceAudience::CoMembers(room_ids) } => {
+                Audience::RoomsExcept { room_ids: room_ids.clone(), except: presence.user_id }
+            }
+            ChatEvent::PresenceChanged { presence, seen_by: PresenceAudience::Own } => {
+                Audience::User(presence.user_id)
+            }
+            ChatEvent::Typing { room_id, user, .. } => {
+                Audience::RoomExcept { room_id: *room_id, except: user.id }
+            }
         }
     }
 

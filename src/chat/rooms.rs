@@ -280,7 +280,7 @@ pub async fn open_room(
         }
     }
     let room = reload_room(state, room_id).await?;
-    let participants = participants_with_presence(state, room_id).await?;
+    let participants = participants_with_presence(state, caller, room_id).await?;
     let now = state.clock.now_ms();
     let viewer = Some(caller.user.id);
     let (messages, has_more, updates) = match seen {
@@ -323,16 +323,20 @@ pub async fn participants(
 ) -> AppResult<Vec<Participant>> {
     let access = RoomAccess::load(state, caller, room_id).await?;
     access.require_reader(state, caller).await?;
-    participants_with_presence(state, room_id).await
+    participants_with_presence(state, caller, room_id).await
 }
 
 /// A room's participants with their presence, for a caller already allowed to see them.
-async fn participants_with_presence(state: &AppState, room_id: RoomId) -> AppResult<Vec<Participant>> {
+async fn participants_with_presence(
+    state: &AppState,
+    caller: &AuthUser,
+    room_id: RoomId,
+) -> AppResult<Vec<Participant>> {
     let rows = state.store.participants(room_id).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
-            let presence = state.presence.presence(row.user_id());
+            let presence = state.presence.view(row.user_id(), caller.user.id);
             row.into_participant(presence)
         })
         .collect())

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod message;
 pub mod moderation;
 pub mod notification;
+pub mod presence;
 pub mod room;
 pub mod user;
 

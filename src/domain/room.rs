@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::message::MessageId;
+use super::presence::Presence;
 use super::trimmed_text;
 use super::user::{User, UserId};
 use super::{NoBody, text_enum};
@@ -222,15 +223,6 @@ pub struct Room {
     /// A direct message between two users.
     pub is_direct: bool,
     pub participant_count: i64,
-}
-
-/// Presence as shown beside a participant.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Presence {
-    /// `online` or `offline` (away, busy and invisible arrive with presence settings).
-    pub status: String,
-    pub custom_message: Option<String>,
-    pub last_active_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

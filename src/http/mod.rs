@@ -8,6 +8,7 @@ mod messages;
 mod moderation;
 mod notifications;
 mod ops;
+mod presence;
 mod rooms;
 mod web;
 
@@ -39,6 +40,7 @@ use crate::state::AppState;
         (name = "messages", description = "Messages, replies, reactions, polls"),
         (name = "notifications", description = "Mentions and other notifications"),
         (name = "moderation", description = "Moderation actions and the moderation log"),
+        (name = "presence", description = "Online status and custom status messages"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -69,6 +71,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(messages::router())
         .merge(moderation::router())
         .merge(notifications::router())
+        .merge(presence::router())
         .merge(ops::router())
         .split_for_parts()
 }

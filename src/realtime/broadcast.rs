@@ -49,7 +49,12 @@ impl Broadcaster {
                 self.io.to(chat_room(room_id)).except(user_room(except))
             }
             Audience::User(user_id) => self.io.to(user_room(user_id)),
-            Audience::Rooms(room_ids) if room_ids.is_empty() => return None,
+            Audience::Rooms(room_ids) | Audience::RoomsExcept { room_ids, .. } if room_ids.is_empty() => {
+                return None;
+            }
+            Audience::RoomsExcept { room_ids, except } => {
+                self.io.to(room_ids.into_iter().map(chat_room).collect::<Vec<_>>()).except(user_room(except))
+            }
             Audience::Rooms(room_ids) => self.io.to(room_ids.into_iter().map(chat_room).collect::<Vec<_>>()),
             Audience::Session(session_id) => self.io.to(session_room(session_id)),
         })
@@ -95,6 +100,11 @@ impl Broadcaster {
             }
             ChatEvent::RoomRead { state, .. } => emit(to, "room_read", state).await,
             ChatEvent::Notification { notification, .. } => emit(to, "notification", notification).await,
+            ChatEvent::PresenceChanged { presence, .. } => emit(to, "presence_updated", presence).await,
+            ChatEvent::Typing { room_id, user, typing } => {
+                let name = if *typing { "user_typing_start" } else { "user_typing_stop" };
+                emit(to, name, &json!({"room_id": room_id, "user": user})).await
+            }
             ChatEvent::SessionEnded { .. } => {
                 if let Err(err) = to.disconnect().await {
                     tracing::warn!(error = %err, "could not disconnect a session's sockets");

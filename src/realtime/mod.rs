@@ -21,6 +21,7 @@ use socketioxide::layer::SocketIoLayer;
 
 use crate::auth::accounts::{self, AuthUser};
 use crate::auth::credentials::{TokenSource, cookie_origin_allowed, token_from_headers};
+use crate::chat::{presence, typing};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -101,13 +102,14 @@ pub fn attach_with(io: &SocketIo, state: AppState, operations: &'static [operati
         if let Some(user) = socket.extensions.get::<AuthUser>() {
             let user_id = user.user.id;
             state.metrics.sockets.inc();
-            state.presence.connected(user_id);
+            presence::connected(&state, user_id);
             tracing::debug!(user_id, sid = %socket.id, "socket connected");
-            let (metrics, presence) = (state.metrics.clone(), state.presence.clone());
+            let state = state.clone();
             // socketioxide keeps one disconnect handler per socket: everything goes here.
             socket.on_disconnect(move || async move {
-                metrics.sockets.dec();
-                presence.disconnected(user_id);
+                state.metrics.sockets.dec();
+                typing::stopped_by_leaving(&state, user_id).await;
+                presence::disconnected(&state, user_id).await;
             });
         } else {
             // Unreachable: the middleware stores the user before this runs.

@@ -16,12 +16,14 @@ use socketioxide::extract::SocketRef;
 
 use super::broadcast::chat_room;
 use crate::auth::AuthUser;
-use crate::chat::{messages, rooms};
+use crate::chat::{messages, presence, rooms, typing};
+use crate::domain::NoBody;
 use crate::domain::message::{
     DeleteMessage, Deleted, EditMessage, Message, MessageId, PollUpdate, React, ReactionUpdate, SendMessage,
     Vote,
 };
 use crate::domain::notification::ReadState;
+use crate::domain::presence::{SetPresence, UserPresence};
 use crate::domain::room::{LeaveRoom, MarkRead, OpenRoom, RoomId};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -70,6 +72,9 @@ pub const OPERATIONS: &[Operation] = &[
     operation!("remove_message_reaction" => remove_message_reaction),
     operation!("mark_read" => mark_read),
     operation!("vote_poll" => vote_poll),
+    operation!("update_presence" => update_presence),
+    operation!("chat_typing_start" => chat_typing_start),
+    operation!("chat_typing_stop" => chat_typing_stop),
 ];
 
 /// A socket payload about a room: `room_id` beside the REST body.
@@ -149,6 +154,23 @@ async fn remove_message_reaction(cx: &Cx<'_>, req: OnMessage<React>) -> AppResul
 
 async fn mark_read(cx: &Cx<'_>, req: InRoom<MarkRead>) -> AppResult<ReadState> {
     rooms::mark_read(cx.state, cx.user, req.room_id, req.body).await
+}
+
+#[derive(Serialize)]
+struct PresenceAck {
+    presence: UserPresence,
+}
+
+async fn update_presence(cx: &Cx<'_>, req: SetPresence) -> AppResult<PresenceAck> {
+    Ok(PresenceAck { presence: presence::set_presence(cx.state, cx.user, req).await? })
+}
+
+async fn chat_typing_start(cx: &Cx<'_>, req: InRoom<NoBody>) -> AppResult<Empty> {
+    typing::start(cx.state, cx.user, req.room_id).await.map(|()| Empty {})
+}
+
+async fn chat_typing_stop(cx: &Cx<'_>, req: InRoom<NoBody>) -> AppResult<Empty> {
+    typing::stop(cx.state, cx.user, req.room_id).await.map(|()| Empty {})
 }
 
 async fn vote_poll(cx: &Cx<'_>, req: OnMessage<Vote>) -> AppResult<PollUpdate> {

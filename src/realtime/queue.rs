@@ -155,6 +155,7 @@ async fn drain(socket: SocketRef, queue: Arc<SocketQueue>) {
                 }
             }
         };
+        crate::chat::presence::touch(&queue.state, queue.user.user.id).await;
         let cx = Cx { state: &queue.state, socket: &socket, user: &queue.user };
         // Boxed by the table: an operation's state machine lives only while it runs.
         let running = AssertUnwindSafe((job.operation.run)(&cx, job.data)).catch_unwind();

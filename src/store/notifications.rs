@@ -43,11 +43,11 @@ macro_rules! select_notification {
 }
 
 impl Store {
-    /// Records one notification per recipient; returns their ids in recipient order.
+    /// Records one notification per recipient, of its kind; returns their ids in
+    /// recipient order.
     pub async fn insert_notifications(
         &self,
-        recipients: &[UserId],
-        kind: NotificationKind,
+        recipients: &[(UserId, NotificationKind)],
         room_id: i64,
         message_id: Option<i64>,
         actor: UserId,
@@ -58,7 +58,7 @@ impl Store {
         with_pool!(self, writer, |pool| {
             let mut tx = pool.begin().await?;
             let mut ids = Vec::with_capacity(recipients.len());
-            for user_id in recipients {
+            for (user_id, kind) in recipients {
                 let (id,): (i64,) = sqlx::query_as(SQL)
                     .bind(user_id)
                     .bind(kind.as_str())
@@ -90,6 +90,30 @@ impl Store {
         );
         with_pool!(self, reader, |pool| {
             sqlx::query_as(SQL).bind(user_id).bind(before).bind(unread_only).bind(limit).fetch_all(pool).await
+        })
+    }
+
+    /// Marks one of the user's notifications read (if not already); `None` if it is not
+    /// theirs.
+    pub async fn mark_notification_read(
+        &self,
+        user_id: UserId,
+        notification_id: i64,
+        now: Millis,
+    ) -> Result<Option<NotificationRow>, sqlx::Error> {
+        const MARK: &str = "UPDATE notification SET read_at = $3 \
+            WHERE user_id = $1 AND notification_id = $2 AND read_at IS NULL";
+        const SQL: &str = concat!(select_notification!(), " WHERE n.user_id = $1 AND n.notification_id = $2");
+        with_pool!(self, writer, |pool| {
+            sqlx::query(MARK).bind(user_id).bind(notification_id).bind(now).execute(pool).await?;
+            sqlx::query_as(SQL).bind(user_id).bind(notification_id).fetch_optional(pool).await
+        })
+    }
+
+    pub async fn unread_notification_count(&self, user_id: UserId) -> Result<i64, sqlx::Error> {
+        const SQL: &str = "SELECT COUNT(*) FROM notification WHERE user_id = $1 AND read_at IS NULL";
+        with_pool!(self, reader, |pool| {
+            sqlx::query_as::<_, (i64,)>(SQL).bind(user_id).fetch_one(pool).await.map(|(n,)| n)
         })
     }
 

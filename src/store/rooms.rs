@@ -5,8 +5,9 @@ use sqlx::FromRow;
 use super::users::UserRow;
 use super::{Store, with_pool};
 use crate::clock::{Millis, to_rfc3339};
+use crate::domain::presence::Presence;
 use crate::domain::room::{
-    NotificationLevel, Participant, ParticipantRole, Presence, Room, RoomId, RoomSettings, RoomType,
+    NotificationLevel, Participant, ParticipantRole, Room, RoomId, RoomSettings, RoomType,
 };
 use crate::domain::user::UserId;
 
@@ -331,6 +332,15 @@ impl Store {
         const SQL: &str = "SELECT u.user_id, u.username, u.display_name, u.role, p.role AS participant_role, p.joined_at, p.muted_until \
             FROM participant p JOIN app_user u ON u.user_id = p.user_id WHERE p.room_id = $1 \
             ORDER BY CASE p.role WHEN 'owner' THEN 0 WHEN 'moderator' THEN 1 ELSE 2 END, u.username_folded";
+        with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(room_id).fetch_all(pool).await)
+    }
+
+    /// Every participant's id and notification level.
+    pub async fn participant_levels(
+        &self,
+        room_id: RoomId,
+    ) -> Result<Vec<(UserId, NotificationLevel)>, sqlx::Error> {
+        const SQL: &str = "SELECT user_id, notifications FROM participant WHERE room_id = $1";
         with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(room_id).fetch_all(pool).await)
     }
 

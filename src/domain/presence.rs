@@ -1,0 +1,140 @@
+//! Presence: who is online, away, busy or hidden, with a custom status (SPEC §5).
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::text_enum;
+use super::user::UserId;
+use crate::error::AppError;
+
+/// Longest custom status message, in characters.
+pub const CUSTOM_MESSAGE_MAX: usize = 100;
+/// Users one `GET /api/chat/presence` may ask about.
+pub const BATCH_MAX: usize = 200;
+
+text_enum! {
+    pub enum PresenceStatus {
+        Online = "online",
+        Away = "away",
+        Busy = "busy",
+        /// Looks `offline` to everyone else.
+        Invisible = "invisible",
+        /// No socket connected (after the grace period); never set by hand.
+        Offline = "offline",
+    }
+}
+
+/// Presence as shown beside a participant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Presence {
+    pub status: PresenceStatus,
+    pub custom_message: Option<String>,
+    pub last_active_at: Option<String>,
+}
+
+/// One user's presence: the `presence_updated` payload and the answer of a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct UserPresence {
+    pub user_id: UserId,
+    #[serde(flatten)]
+    pub presence: Presence,
+}
+
+/// `PUT /api/chat/presence` body (and `update_presence`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetPresence {
+    /// `online`, `away`, `busy` or `invisible`.
+    pub status: String,
+    /// Up to 100 characters; absent or null clears it.
+    pub custom_message: Option<String>,
+    /// Clears the custom message after this many seconds (Slack's "clear after").
+    pub clear_after_seconds: Option<u64>,
+}
+
+/// A checked [`SetPresence`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPresence {
+    pub status: PresenceStatus,
+    pub custom_message: Option<String>,
+    pub clear_after_seconds: Option<u64>,
+}
+
+impl SetPresence {
+    pub fn validate(&self) -> Result<NewPresence, AppError> {
+        let status = match self.status.parse::<PresenceStatus>() {
+            Ok(PresenceStatus::Offline) | Err(_) => {
+                return Err(AppError::validation(
+                    "invalid_status",
+                    "status must be one of online, away, busy, invisible",
+                ));
+            }
+            Ok(status) => status,
+        };
+        let custom_message = match self.custom_message.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(super::trimmed_text("custom_message", text, 1, CUSTOM_MESSAGE_MAX)?),
+        };
+        Ok(NewPresence { status, custom_message, clear_after_seconds: self.clear_after_seconds })
+    }
+}
+
+/// `GET /api/chat/presence` query.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PresenceQuery {
+    /// Comma-separated user ids, at most 200.
+    pub user_ids: String,
+}
+
+impl PresenceQuery {
+    pub fn ids(&self) -> Result<Vec<UserId>, AppError> {
+        let ids: Result<Vec<UserId>, _> =
+            self.user_ids.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::parse).collect();
+        match ids {
+            Ok(ids) if !ids.is_empty() && ids.len() <= BATCH_MAX => Ok(ids),
+            _ => Err(AppError::validation(
+                "invalid_query",
+                format!("user_ids must list 1–{BATCH_MAX} numeric ids, comma-separated"),
+            )),
+        }
+    }
+}
+
+/// `{presence: [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PresenceList {
+    pub presence: Vec<UserPresence>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(status: &str, message: Option<&str>) -> SetPresence {
+        SetPresence {
+            status: status.into(),
+            custom_message: message.map(Into::into),
+            clear_after_seconds: None,
+        }
+    }
+
+    #[test]
+    fn statuses_and_messages_are_checked() {
+        for bad in ["offline", "sleeping", "", "ONLINE"] {
+            assert_eq!(set(bad, None).validate().unwrap_err().code(), "invalid_status", "{bad}");
+        }
+        assert_eq!(
+            set("busy", Some(&"é".repeat(100))).validate().unwrap().custom_message.unwrap().chars().count(),
+            100
+        );
+        assert_eq!(set("busy", Some(&"x".repeat(101))).validate().unwrap_err().code(), "invalid_field");
+        assert_eq!(set("away", Some("  ")).validate().unwrap().custom_message, None);
+    }
+
+    #[test]
+    fn batch_ids_are_parsed_and_bounded() {
+        assert_eq!(PresenceQuery { user_ids: "1, 2,3".into() }.ids().unwrap(), [1, 2, 3]);
+        for bad in ["", "a", "1,,x"] {
+            assert!(PresenceQuery { user_ids: bad.into() }.ids().is_err(), "{bad}");
+        }
+    }
+}
