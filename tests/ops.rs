@@ -68,6 +68,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("/api/chat/rooms/{id}/messages", "get"),
     ("/api/chat/rooms/{id}/messages", "post"),
     ("/api/chat/rooms/{id}/moderation-log", "get"),
+    ("/api/chat/rooms/{id}/mute", "post"),
+    ("/api/chat/rooms/{id}/unmute", "post"),
     ("/api/chat/messages/{id}/replies", "get"),
     ("/api/chat/messages/{id}/edit", "put"),
     ("/api/chat/messages/{id}/delete", "delete"),

@@ -219,7 +219,7 @@ pub async fn edit_message(
     req: EditMessage,
 ) -> AppResult<Message> {
     let (facts, access) = visible_message(state, caller, message_id).await?;
-    access.require_participant()?;
+    require_not_muted(access.require_participant()?, state.clock.now_ms())?;
     if facts.sender_id != Some(caller.user.id) {
         return Err(AppError::forbidden_because("not_sender", "only the sender can edit a message"));
     }
@@ -327,8 +327,8 @@ pub async fn vote(
 ) -> AppResult<PollUpdate> {
     let options = &req.options;
     let (facts, access) = visible_message(state, caller, message_id).await?;
-    access.require_participant()?;
     let now = state.clock.now_ms();
+    require_not_muted(access.require_participant()?, now)?;
     if facts.deleted_at.is_some() {
         return Err(AppError::conflict("message_deleted", "this poll was deleted"));
     }

@@ -13,6 +13,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use crate::domain::message::{Deleted, Message, PollUpdate, ReactionUpdate};
+use crate::domain::moderation::MuteNotice;
 use crate::domain::notification::{Notification, ReadState};
 use crate::domain::presence::UserPresence;
 use crate::domain::room::{Room, RoomId};
@@ -101,6 +102,10 @@ pub enum ChatEvent {
         user: User,
         typing: bool,
     },
+    /// A participant was muted: the room (their own sockets too) hears it.
+    UserMuted(MuteNotice),
+    /// A mute was lifted or ran out.
+    UserUnmuted(MuteNotice),
     /// A login session ended (logout, expiry): its sockets are disconnected.
     SessionEnded {
         session_id: i64,
@@ -119,6 +124,7 @@ impl ChatEvent {
                 Audience::Room(update.room_id)
             }
             ChatEvent::PollUpdated(update) => Audience::Room(update.room_id),
+            ChatEvent::UserMuted(notice) | ChatEvent::UserUnmuted(notice) => Audience::Room(notice.room_id),
             ChatEvent::RoomCreated { room, .. } | ChatEvent::RoomUpdated(room) => Audience::Room(room.id),
             ChatEvent::UserJoined { room_id, .. } | ChatEvent::UserLeft { room_id, .. } => {
                 Audience::Room(*room_id)

@@ -63,3 +63,42 @@ pub struct ModerationLog {
     pub entries: Vec<ModerationEntry>,
     pub has_more: bool,
 }
+
+/// Longest reason, in characters.
+pub const REASON_MAX: usize = 500;
+
+/// `POST /api/chat/rooms/{id}/mute` body (`mute_user` adds `room_id`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MuteRequest {
+    pub user_id: UserId,
+    /// How long; absent: until unmuted.
+    pub duration_seconds: Option<u64>,
+    /// Up to 500 characters, shown to the room and kept in the log.
+    pub reason: Option<String>,
+}
+
+/// `POST /api/chat/rooms/{id}/unmute` body (`unmute_user` adds `room_id`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UnmuteRequest {
+    pub user_id: UserId,
+}
+
+/// The `user_muted` / `user_unmuted` payload and the answer to a mute or unmute.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MuteNotice {
+    pub room_id: RoomId,
+    pub user: User,
+    /// Who acted; null when a mute ran out by itself.
+    pub actor: Option<User>,
+    /// When the mute ends; null for an unmute or a mute until unmuted.
+    pub until: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// A reason as given: trimmed, at most [`REASON_MAX`] characters, none for blank.
+pub fn validate_reason(reason: Option<&str>) -> Result<Option<String>, crate::error::AppError> {
+    match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(text) => super::trimmed_text("reason", text, 1, REASON_MAX).map(Some),
+    }
+}

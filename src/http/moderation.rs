@@ -4,16 +4,17 @@ use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::extract::Json;
 use super::extract::{Path, Query};
 use crate::auth::AuthUser;
 use crate::chat::moderation;
-use crate::domain::moderation::{ModerationLog, ModerationLogQuery};
+use crate::domain::moderation::{ModerationLog, ModerationLogQuery, MuteNotice, MuteRequest, UnmuteRequest};
 use crate::domain::room::RoomId;
 use crate::error::{AppResult, ErrorBody};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(moderation_log))
+    OpenApiRouter::new().routes(routes!(moderation_log)).routes(routes!(mute)).routes(routes!(unmute))
 }
 
 /// # `GET /api/chat/rooms/{id}/moderation-log`
@@ -36,4 +37,45 @@ async fn moderation_log(
     Query(query): Query<ModerationLogQuery>,
 ) -> AppResult<axum::Json<ModerationLog>> {
     Ok(axum::Json(moderation::moderation_log(&state, &auth, room_id, query).await?))
+}
+
+/// # `POST /api/chat/rooms/{id}/mute`
+///
+/// Mutes a participant (`mute` permission) for `duration_seconds`, or until unmuted:
+/// they read but cannot post, react, vote or type. The room gets `user_muted`.
+#[utoipa::path(post, path = "/api/chat/rooms/{id}/mute", tag = "moderation", params(("id" = i64, Path)),
+    request_body = MuteRequest, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = MuteNotice),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "`forbidden`: no `mute` permission, or the target is the owner or an admin", body = ErrorBody),
+        (status = 404, description = "No such room or participant", body = ErrorBody),
+        (status = 422, description = "`invalid_field`, `invalid_body`", body = ErrorBody),
+    ))]
+async fn mute(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(room_id): Path<RoomId>,
+    Json(req): Json<MuteRequest>,
+) -> AppResult<axum::Json<MuteNotice>> {
+    Ok(axum::Json(moderation::mute(&state, &auth, room_id, req).await?))
+}
+
+/// # `POST /api/chat/rooms/{id}/unmute`
+#[utoipa::path(post, path = "/api/chat/rooms/{id}/unmute", tag = "moderation", params(("id" = i64, Path)),
+    request_body = UnmuteRequest, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = MuteNotice),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn unmute(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(room_id): Path<RoomId>,
+    Json(req): Json<UnmuteRequest>,
+) -> AppResult<axum::Json<MuteNotice>> {
+    Ok(axum::Json(moderation::unmute(&state, &auth, room_id, req).await?))
 }

@@ -101,6 +101,8 @@ impl Broadcaster {
             ChatEvent::RoomRead { state, .. } => emit(to, "room_read", state).await,
             ChatEvent::Notification { notification, .. } => emit(to, "notification", notification).await,
             ChatEvent::PresenceChanged { presence, .. } => emit(to, "presence_updated", presence).await,
+            ChatEvent::UserMuted(notice) => emit(to, "user_muted", notice).await,
+            ChatEvent::UserUnmuted(notice) => emit(to, "user_unmuted", notice).await,
             ChatEvent::Typing { room_id, user, typing } => {
                 let name = if *typing { "user_typing_start" } else { "user_typing_stop" };
                 emit(to, name, &json!({"room_id": room_id, "user": user})).await

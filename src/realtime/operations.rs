@@ -16,12 +16,13 @@ use socketioxide::extract::SocketRef;
 
 use super::broadcast::chat_room;
 use crate::auth::AuthUser;
-use crate::chat::{messages, presence, rooms, typing};
+use crate::chat::{messages, moderation, presence, rooms, typing};
 use crate::domain::NoBody;
 use crate::domain::message::{
     DeleteMessage, Deleted, EditMessage, Message, MessageId, PollUpdate, React, ReactionUpdate, SendMessage,
     Vote,
 };
+use crate::domain::moderation::{MuteNotice, MuteRequest, UnmuteRequest};
 use crate::domain::notification::ReadState;
 use crate::domain::presence::{SetPresence, UserPresence};
 use crate::domain::room::{LeaveRoom, MarkRead, OpenRoom, RoomId};
@@ -75,6 +76,8 @@ pub const OPERATIONS: &[Operation] = &[
     operation!("update_presence" => update_presence),
     operation!("chat_typing_start" => chat_typing_start),
     operation!("chat_typing_stop" => chat_typing_stop),
+    operation!("mute_user" => mute_user),
+    operation!("unmute_user" => unmute_user),
 ];
 
 /// A socket payload about a room: `room_id` beside the REST body.
@@ -171,6 +174,14 @@ async fn chat_typing_start(cx: &Cx<'_>, req: InRoom<NoBody>) -> AppResult<Empty>
 
 async fn chat_typing_stop(cx: &Cx<'_>, req: InRoom<NoBody>) -> AppResult<Empty> {
     typing::stop(cx.state, cx.user, req.room_id).await.map(|()| Empty {})
+}
+
+async fn mute_user(cx: &Cx<'_>, req: InRoom<MuteRequest>) -> AppResult<MuteNotice> {
+    moderation::mute(cx.state, cx.user, req.room_id, req.body).await
+}
+
+async fn unmute_user(cx: &Cx<'_>, req: InRoom<UnmuteRequest>) -> AppResult<MuteNotice> {
+    moderation::unmute(cx.state, cx.user, req.room_id, req.body).await
 }
 
 async fn vote_poll(cx: &Cx<'_>, req: OnMessage<Vote>) -> AppResult<PollUpdate> {

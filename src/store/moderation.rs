@@ -102,3 +102,42 @@ impl Store {
         Ok(rows.into_iter().map(ModerationEntry::from).collect())
     }
 }
+
+/// A mute that ran out by itself.
+#[derive(Debug, FromRow)]
+pub struct EndedMute {
+    pub room_id: i64,
+    pub user_id: i64,
+}
+
+impl Store {
+    /// Sets (or with `None` lifts) a participant's mute and logs it, in one transaction;
+    /// false if they are not a participant.
+    pub async fn set_muted_until(
+        &self,
+        room_id: RoomId,
+        user_id: i64,
+        until: Option<Millis>,
+        log: &NewModerationEntry,
+        now: Millis,
+    ) -> Result<bool, sqlx::Error> {
+        const SQL: &str = "UPDATE participant SET muted_until = $3 WHERE room_id = $1 AND user_id = $2";
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(SQL).bind(room_id).bind(user_id).bind(until).execute(&mut *tx).await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            insert_entry_in!(&mut *tx, log, now)?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Lifts the mutes that ran out by `now`; returns them.
+    pub async fn end_expired_mutes(&self, now: Millis) -> Result<Vec<EndedMute>, sqlx::Error> {
+        const SQL: &str = "UPDATE participant SET muted_until = NULL \
+            WHERE muted_until IS NOT NULL AND muted_until <= $1 RETURNING room_id, user_id";
+        with_pool!(self, writer, |pool| sqlx::query_as(SQL).bind(now).fetch_all(pool).await)
+    }
+}

@@ -1,0 +1,91 @@
+//! Moderation over HTTP: mutes and the moderation log.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Options, TestServer, assert_error, expect_ok, now_ms};
+use eventsync_chat::clock::ManualClock;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn a_muted_member_reads_but_cannot_post_react_or_vote_until_the_mute_ends() {
+    let clock = ManualClock::starting_at(now_ms());
+    let server = TestServer::start_with(Options::with_clock(clock.clone())).await;
+    let (owner, owner_user) = server.register("olga").await;
+    let (member, member_user) = server.register("mick").await;
+    let room = server.create_room(&owner, json!({"type": "general", "name": "Stage"})).await;
+    expect_ok(server.post(&format!("/api/chat/rooms/{}/join", room["id"]), Some(&member), json!({})).await)
+        .await;
+    let poll = expect_ok(
+        server
+            .post(
+                &format!("/api/chat/rooms/{}/messages", room["id"]),
+                Some(&owner),
+                json!({"type": "poll", "poll": {"question": "Q?", "options": ["a", "b"]}}),
+            )
+            .await,
+    )
+    .await;
+
+    // Members may not mute; nobody mutes the owner.
+    let mute = format!("/api/chat/rooms/{}/mute", room["id"]);
+    let response = server.post(&mute, Some(&member), json!({"user_id": owner_user["id"]})).await;
+    assert_error(response, StatusCode::FORBIDDEN, "forbidden").await;
+    let body = json!({"user_id": member_user["id"], "duration_seconds": 60, "reason": "calm down"});
+    let notice = expect_ok(server.post(&mute, Some(&owner), body).await).await;
+    assert_eq!((&notice["user"]["id"], &notice["reason"]), (&member_user["id"], &json!("calm down")));
+    assert!(notice["until"].is_string(), "{notice}");
+
+    let path = format!("/api/chat/rooms/{}/messages", room["id"]);
+    assert_error(
+        server.post(&path, Some(&member), json!({"content": "hey"})).await,
+        StatusCode::FORBIDDEN,
+        "muted",
+    )
+    .await;
+    let react = format!("/api/chat/messages/{}/react", poll["id"]);
+    assert_error(
+        server.post(&react, Some(&member), json!({"emoji": "👍"})).await,
+        StatusCode::FORBIDDEN,
+        "muted",
+    )
+    .await;
+    let vote = format!("/api/chat/messages/{}/vote", poll["id"]);
+    assert_error(
+        server.post(&vote, Some(&member), json!({"options": [0]})).await,
+        StatusCode::FORBIDDEN,
+        "muted",
+    )
+    .await;
+    // Reading still works, and the mute is announced in the room.
+    let history = server.history(&member, &room["id"], "").await;
+    let last = history["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["content"], "olga muted mick");
+
+    // The mute runs out on the clock.
+    clock.advance(Duration::from_secs(61));
+    expect_ok(server.post(&path, Some(&member), json!({"content": "back"})).await).await;
+
+    // Logged with reason and duration, newest first.
+    let log: Value =
+        expect_ok(server.get(&format!("/api/chat/rooms/{}/moderation-log", room["id"]), Some(&owner)).await)
+            .await;
+    let entry = &log["entries"][0];
+    assert_eq!(
+        (&entry["action"], &entry["reason"], &entry["duration_seconds"]),
+        (&json!("mute"), &json!("calm down"), &json!(60))
+    );
+    assert_eq!(entry["target"]["id"], member_user["id"]);
+
+    // Unmute: logged too; unmuting someone not in the room is 404.
+    let unmute = format!("/api/chat/rooms/{}/unmute", room["id"]);
+    expect_ok(server.post(&unmute, Some(&owner), json!({"user_id": member_user["id"]})).await).await;
+    assert_error(
+        server.post(&unmute, Some(&owner), json!({"user_id": 999_999})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
