@@ -7,6 +7,7 @@ use crate::auth::LoginLimiter;
 use crate::auth::password::PasswordHasher;
 use crate::chat::presence::PresenceRegistry;
 use crate::chat::publish::SharedPublisher;
+use crate::chat::sessions::SessionWatch;
 use crate::chat::typing::TypingRegistry;
 use crate::clock::SharedClock;
 use crate::config::Limits;
@@ -27,6 +28,7 @@ pub struct AppState {
     pub publisher: SharedPublisher,
     pub presence: Arc<PresenceRegistry>,
     pub typing: Arc<TypingRegistry>,
+    pub sessions: Arc<SessionWatch>,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
             publisher,
             presence: Arc::new(PresenceRegistry::default()),
             typing: Arc::new(TypingRegistry::default()),
+            sessions: Arc::new(SessionWatch::default()),
         }
     }
 }

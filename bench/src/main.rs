@@ -86,6 +86,12 @@ struct RunArgs {
     /// Connections opened at once.
     #[arg(long, default_value_t = 64)]
     connect_concurrency: usize,
+    /// Clients (after the senders) that signal typing while the senders send.
+    #[arg(long, default_value_t = 0)]
+    typists: usize,
+    /// Seconds between one typist's `chat_typing_start` renewals.
+    #[arg(long, default_value_t = 2.0)]
+    typing_every: f64,
 }
 
 #[derive(Parser)]
@@ -183,6 +189,10 @@ struct ClientStats {
     acked: u64,
     refused: u64,
     throttled: u64,
+    /// `user_typing_start` / `user_typing_stop` events received.
+    typing_received: u64,
+    typing_sent: u64,
+    chat_errors: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -203,6 +213,8 @@ struct ClientPlan {
     /// (phase-locked senders would offer bursts rather than the stated rate).
     send_offset: Duration,
     max_inflight: u64,
+    /// Interval between typing renewals, for typists.
+    type_every: Option<Duration>,
 }
 
 async fn run_client(
@@ -215,6 +227,8 @@ async fn run_client(
     let every = plan.send_every.unwrap_or(Duration::from_secs(3600));
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let type_every = plan.type_every.unwrap_or(Duration::from_secs(3600));
+    let mut typing_ticker = tokio::time::interval(type_every);
     let mut started_sending = false;
     let mut next_id: u64 = 0;
     let mut inflight: u64 = 0;
@@ -228,6 +242,10 @@ async fn run_client(
             started_sending = true;
             ticker = tokio::time::interval_at(tokio::time::Instant::now() + plan.send_offset, every);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            // Typists renew at random phases, as people start typing at random times.
+            let phase = type_every.mul_f64(rand::random::<f64>());
+            typing_ticker = tokio::time::interval_at(tokio::time::Instant::now() + phase, type_every);
+            typing_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         }
         tokio::select! {
             frame = ws.next() => {
@@ -241,6 +259,8 @@ async fn run_client(
                         inflight = inflight.saturating_sub(1);
                         if ok { stats.acked += 1 } else { stats.refused += 1 }
                     }
+                    Frame::Event { name: "user_typing_start" | "user_typing_stop", .. } => stats.typing_received += 1,
+                    Frame::Event { name: "chat_error", .. } => stats.chat_errors += 1,
                     Frame::Event { name: "new_chat_message", raw } => {
                         if let Some(sent_at) = sio::bench_timestamp(raw) {
                             stats.received += 1;
@@ -261,6 +281,11 @@ async fn run_client(
                 if ws.send(frame).await.is_err() { break; }
                 stats.sent += 1;
                 inflight += 1;
+            }
+            _ = typing_ticker.tick(), if plan.type_every.is_some() && current == Phase::Sending => {
+                let frame = sio::event("chat_typing_start", &json!({"room_id": plan.room_id}));
+                if ws.send(frame).await.is_err() { break; }
+                stats.typing_sent += 1;
             }
             changed = phase.changed() => { if changed.is_err() { break; } }
         }
@@ -338,6 +363,7 @@ async fn run(args: RunArgs) -> Result<Value, BoxError> {
         let room = user % rooms;
         // The first `senders` clients send; spread over rooms because users are.
         let sends = c < args.senders;
+        let types = !sends && c < args.senders + args.typists;
         if sends {
             senders_per_room[room] += 1;
         }
@@ -349,6 +375,7 @@ async fn run(args: RunArgs) -> Result<Value, BoxError> {
             send_offset: sender_every
                 .map_or(Duration::ZERO, |every| every.mul_f64(c as f64 / args.senders.max(1) as f64)),
             max_inflight: args.max_inflight,
+            type_every: types.then(|| Duration::from_secs_f64(args.typing_every.max(0.01))),
         };
         let source = (args.source_ips > 1)
             .then(|| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (c % args.source_ips as usize) as u8)));
@@ -398,6 +425,7 @@ async fn run(args: RunArgs) -> Result<Value, BoxError> {
 
     let mut latency = histogram();
     let (mut received, mut sent, mut acked, mut refused, mut throttled) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut typing_received, mut typing_sent, mut chat_errors) = (0u64, 0u64, 0u64);
     let mut acked_per_room = vec![0u64; rooms];
     for client in clients {
         let stats = client.await?;
@@ -406,6 +434,9 @@ async fn run(args: RunArgs) -> Result<Value, BoxError> {
         acked += stats.acked;
         refused += stats.refused;
         throttled += stats.throttled;
+        typing_received += stats.typing_received;
+        typing_sent += stats.typing_sent;
+        chat_errors += stats.chat_errors;
         acked_per_room[stats.room] += stats.acked;
         if let Some(h) = &stats.latency {
             latency.add(h)?;
@@ -421,6 +452,8 @@ async fn run(args: RunArgs) -> Result<Value, BoxError> {
         _ => (None, None),
     };
     let deliveries_per_second = received as f64 / send_seconds;
+    // Every event a client received counts toward the server's cost per delivery.
+    let all_deliveries = received + typing_received;
     let report = json!({
         "scenario": args.name,
         "clients": connected,
@@ -439,10 +472,12 @@ async fn run(args: RunArgs) -> Result<Value, BoxError> {
                      "acked_per_second": acked as f64 / send_seconds},
         "deliveries": {"expected": expected, "received": received, "lost": expected.saturating_sub(received),
                        "per_second": deliveries_per_second},
+        "typing": {"typists": args.typists, "starts_sent": typing_sent, "events_received": typing_received,
+                   "events_per_second": typing_received as f64 / send_seconds, "chat_errors": chat_errors},
         "latency": percentiles(&latency),
         "server": {
             "cpu_seconds": cpu,
-            "cpu_us_per_delivery": cpu.filter(|_| received > 0).map(|c| c * 1e6 / received as f64),
+            "cpu_us_per_delivery": cpu.filter(|_| all_deliveries > 0).map(|c| c * 1e6 / all_deliveries as f64),
             "rss_before_connect_bytes": rss.map(|r| r.0),
             "rss_idle_bytes": rss.map(|r| r.1),
             "rss_end_bytes": rss.map(|r| r.2),
@@ -484,6 +519,16 @@ fn print_run(report: &Value) {
         report["deliveries"]["lost"],
         f(&report["deliveries"]["per_second"])
     );
+    if report["typing"]["typists"].as_u64().unwrap_or(0) > 0 {
+        println!(
+            "typing: {} typists, {} starts sent, {} typing events received ({} /s), {} chat_errors",
+            report["typing"]["typists"],
+            report["typing"]["starts_sent"],
+            report["typing"]["events_received"],
+            f(&report["typing"]["events_per_second"]),
+            report["typing"]["chat_errors"]
+        );
+    }
     let l = &report["latency"];
     println!(
         "latency ms: p50 {} p90 {} p99 {} max {}",

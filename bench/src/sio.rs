@@ -61,6 +61,11 @@ pub fn event_with_ack(id: u64, event: &str, data: &serde_json::Value) -> Message
     Message::text(format!("42{id}[\"{event}\",{data}]"))
 }
 
+/// An event frame without an ack (errors come back as `chat_error`).
+pub fn event(event: &str, data: &serde_json::Value) -> Message {
+    Message::text(format!("42[\"{event}\",{data}]"))
+}
+
 /// What an incoming frame is, as far as the generator cares.
 pub enum Frame<'a> {
     Ping,

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::password::PasswordHasher;
 use super::token;
 use crate::chat::publish::ChatEvent;
-use crate::clock::{Clock, SharedClock};
+use crate::clock::{Clock, Millis, SharedClock};
 use crate::config::Limits;
 use crate::domain::user::{self, Role, User};
 use crate::error::{AppError, AppResult};
@@ -47,6 +47,8 @@ pub struct Session {
 pub struct AuthUser {
     pub user: User,
     pub session_id: i64,
+    /// When the session ends by itself.
+    pub expires_at: Millis,
     token_hash: String,
 }
 
@@ -197,5 +199,10 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<AuthUser> 
     let token_hash = token::hash(token);
     let found = state.store.session_user(&token_hash, state.clock.now_ms()).await?;
     let found = found.ok_or(AppError::Unauthenticated)?;
-    Ok(AuthUser { session_id: found.session_id, user: found.user(), token_hash })
+    Ok(AuthUser {
+        session_id: found.session_id,
+        expires_at: found.expires_at,
+        user: found.user(),
+        token_hash,
+    })
 }

@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod presence;
 pub mod publish;
 pub mod rooms;
+pub mod sessions;
 pub mod typing;
 
 use std::time::Duration;
@@ -31,6 +32,7 @@ pub async fn timers(state: AppState) {
         interval.tick().await;
         presence::tick(&state).await;
         typing::tick(&state).await;
+        sessions::tick(&state).await;
         // Mutes end to the second; their check is a database statement.
         if round % 4 == 0 {
             moderation::tick(&state).await;

@@ -100,14 +100,16 @@ pub fn attach_with(io: &SocketIo, state: AppState, operations: &'static [operati
     };
     let on_connect = move |socket: SocketRef| {
         if let Some(user) = socket.extensions.get::<AuthUser>() {
-            let user_id = user.user.id;
+            let (user_id, session_id) = (user.user.id, user.session_id);
             state.metrics.sockets.inc();
+            state.sessions.opened(session_id, user.expires_at);
             presence::connected(&state, user_id);
             tracing::debug!(user_id, sid = %socket.id, "socket connected");
             let state = state.clone();
             // socketioxide keeps one disconnect handler per socket: everything goes here.
             socket.on_disconnect(move || async move {
                 state.metrics.sockets.dec();
+                state.sessions.closed(session_id);
                 typing::stopped_by_leaving(&state, user_id).await;
                 presence::disconnected(&state, user_id).await;
             });

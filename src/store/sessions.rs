@@ -11,6 +11,7 @@ use crate::domain::user::{User, UserId};
 #[derive(Debug, FromRow)]
 pub struct SessionUser {
     pub session_id: i64,
+    pub expires_at: i64,
     #[sqlx(flatten)]
     user: UserRow,
 }
@@ -49,7 +50,7 @@ impl Store {
         token_hash: &str,
         now: Millis,
     ) -> Result<Option<SessionUser>, sqlx::Error> {
-        const SQL: &str = "SELECT s.session_id, u.user_id, u.username, u.display_name, u.role \
+        const SQL: &str = "SELECT s.session_id, s.expires_at, u.user_id, u.username, u.display_name, u.role \
             FROM session s JOIN app_user u ON u.user_id = s.user_id \
             WHERE s.token_hash = $1 AND s.expires_at > $2";
         with_pool!(self, reader, |pool| {

@@ -430,6 +430,28 @@ describe('8.10 on PostgreSQL', () => {
 // ---------------------------------------------------------------------------
 // 2: metric labels.
 
+describe('8.1 session expiry (EVENTSYNC_SESSION_TTL_SECONDS=2)', () => {
+  let server;
+  const openSocket = socketPool();
+  before(async () => {
+    server = await startServer({ env: { EVENTSYNC_SESSION_TTL_SECONDS: '2' } });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  test('8.1: a session that expires disconnects its sockets when it does', async () => {
+    const u = await user(server, 'expiring');
+    const s = await openSocket(server, u);
+    const gone = disconnected(s);
+    const started = Date.now();
+    assert.notEqual(await within(gone, 5000), 'timeout', 'the socket of an expired session is still connected 5 s later');
+    const took = Date.now() - started;
+    assert.ok(took >= 1000, `disconnected after ${took} ms, before the session expired`);
+    assert.equal((await api(server.url, u.token, 'GET', '/api/auth/me')).status, 401);
+  });
+});
+
 describe('8.2 metric label cardinality', () => {
   let server;
   before(async () => {
