@@ -18,7 +18,7 @@ pub const LIST_LIMIT_MAX: i64 = 100;
 
 /// `GET /api/events` query.
 #[derive(Debug, Default, Deserialize, IntoParams, ToSchema)]
-pub struct ListEvents {
+pub struct ListCalendarEvents {
     /// Only events starting at or after this RFC 3339 time.
     pub from: Option<String>,
     /// 1–100, default 50.
@@ -59,7 +59,7 @@ pub async fn get_event(
 pub async fn list_events(
     state: &AppState,
     caller: &AuthUser,
-    query: ListEvents,
+    query: ListCalendarEvents,
 ) -> AppResult<Vec<CalendarEvent>> {
     let limit = page_limit(query.limit, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX)?;
     let from: Millis = match query.from.as_deref() {

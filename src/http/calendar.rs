@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use super::extract::{Json, Path, Query};
 use crate::auth::AuthUser;
-use crate::chat::calendar::{self, ListEvents};
+use crate::chat::calendar::{self, ListCalendarEvents};
 use crate::domain::calendar::{CalendarEvent, CalendarEventId, CreateCalendarEvent};
 use crate::error::{AppResult, ErrorBody};
 use crate::state::AppState;
@@ -23,7 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// `GET /api/events` answer.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct EventList {
+pub struct CalendarEventList {
     pub events: Vec<CalendarEvent>,
 }
 
@@ -49,20 +49,20 @@ async fn create_event(
 /// # `GET /api/events`
 ///
 /// Events in start order.
-#[utoipa::path(get, path = "/api/events", tag = "events", params(ListEvents),
+#[utoipa::path(get, path = "/api/events", tag = "events", params(ListCalendarEvents),
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, description = "Events", body = EventList),
+        (status = 200, description = "Events", body = CalendarEventList),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 422, description = "`invalid_limit`, `invalid_time`", body = ErrorBody),
     ))]
 async fn list_events(
     State(state): State<AppState>,
     auth: AuthUser,
-    Query(query): Query<ListEvents>,
-) -> AppResult<axum::Json<EventList>> {
+    Query(query): Query<ListCalendarEvents>,
+) -> AppResult<axum::Json<CalendarEventList>> {
     let events = calendar::list_events(&state, &auth, query).await?;
-    Ok(axum::Json(EventList { events }))
+    Ok(axum::Json(CalendarEventList { events }))
 }
 
 /// # `GET /api/events/{id}`

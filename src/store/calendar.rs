@@ -12,7 +12,7 @@ use crate::domain::user::UserId;
 
 /// An event with its organizer, attendee count and the viewer's registration.
 #[derive(Debug, FromRow)]
-pub struct EventRow {
+pub struct CalendarEventRow {
     event_id: i64,
     title: String,
     starts_at: i64,
@@ -24,8 +24,8 @@ pub struct EventRow {
     is_attendee: bool,
 }
 
-impl From<EventRow> for CalendarEvent {
-    fn from(row: EventRow) -> CalendarEvent {
+impl From<CalendarEventRow> for CalendarEvent {
+    fn from(row: CalendarEventRow) -> CalendarEvent {
         CalendarEvent {
             id: row.event_id,
             title: row.title,
@@ -93,7 +93,7 @@ impl Store {
     ) -> Result<Option<CalendarEvent>, sqlx::Error> {
         const SQL: &str = concat!(select_event!(), " WHERE e.event_id = $2");
         with_pool!(self, reader, |pool| {
-            sqlx::query_as::<_, EventRow>(SQL).bind(viewer).bind(event_id).fetch_optional(pool).await
+            sqlx::query_as::<_, CalendarEventRow>(SQL).bind(viewer).bind(event_id).fetch_optional(pool).await
         })
         .map(|row| row.map(CalendarEvent::from))
     }
@@ -108,7 +108,12 @@ impl Store {
         const SQL: &str =
             concat!(select_event!(), " WHERE e.starts_at >= $2 ORDER BY e.starts_at, e.event_id LIMIT $3");
         with_pool!(self, reader, |pool| {
-            sqlx::query_as::<_, EventRow>(SQL).bind(viewer).bind(from).bind(limit).fetch_all(pool).await
+            sqlx::query_as::<_, CalendarEventRow>(SQL)
+                .bind(viewer)
+                .bind(from)
+                .bind(limit)
+                .fetch_all(pool)
+                .await
         })
         .map(|rows| rows.into_iter().map(CalendarEvent::from).collect())
     }

@@ -26,7 +26,7 @@ use sqlx::sqlite::{
 use crate::config::StorageArgs;
 use crate::error::BoxError;
 
-pub use calendar::EventRow;
+pub use calendar::CalendarEventRow;
 pub use messages::{InsertedMessage, MessageFacts, PageQuery};
 pub use notifications::NotificationRow;
 pub use rooms::{Membership, NewRoom, ParticipantRow, RoomListRow, RoomRow};
