@@ -89,3 +89,91 @@ async fn a_muted_member_reads_but_cannot_post_react_or_vote_until_the_mute_ends(
     )
     .await;
 }
+
+#[tokio::test]
+async fn kicks_remove_bans_keep_out_until_they_end_and_the_log_says_why() {
+    let clock = ManualClock::starting_at(now_ms());
+    let server = TestServer::start_with(Options::with_clock(clock.clone())).await;
+    let (owner, _) = server.register("kora").await;
+    let (member, member_user) = server.register("kip").await;
+    let (admin, admin_user) = server.create_admin("kadmin").await;
+    let room = server.create_room(&owner, json!({"type": "general", "name": "Hall"})).await;
+    let join = format!("/api/chat/rooms/{}/join", room["id"]);
+    expect_ok(server.post(&join, Some(&member), json!({})).await).await;
+    let participants = |token: String| {
+        let path = format!("/api/chat/rooms/{}/participants", room["id"]);
+        let server = &server;
+        async move {
+            let list = expect_ok(server.get(&path, Some(&token)).await).await;
+            list["participants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["user"]["username"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // A kick removes; a public room may be joined again.
+    let kick = format!("/api/chat/rooms/{}/kick", room["id"]);
+    assert_error(
+        server.post(&kick, Some(&member), json!({"user_id": member_user["id"]})).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let kicked = expect_ok(
+        server.post(&kick, Some(&owner), json!({"user_id": member_user["id"], "reason": "spam"})).await,
+    )
+    .await;
+    assert_eq!(kicked["reason"], "spam");
+    assert!(!participants(owner.clone()).await.contains(&"kip".to_owned()));
+    expect_ok(server.post(&join, Some(&member), json!({})).await).await;
+
+    // A ban removes and keeps out until it ends, telling when.
+    let ban = format!("/api/chat/rooms/{}/ban", room["id"]);
+    let banned = expect_ok(
+        server
+            .post(&ban, Some(&owner), json!({"user_id": member_user["id"], "duration_seconds": 3600}))
+            .await,
+    )
+    .await;
+    assert!(banned["until"].is_string());
+    assert!(!participants(owner.clone()).await.contains(&"kip".to_owned()));
+    let message =
+        assert_error(server.post(&join, Some(&member), json!({})).await, StatusCode::FORBIDDEN, "banned")
+            .await;
+    assert!(message.contains("until"), "{message}");
+    let bans =
+        expect_ok(server.get(&format!("/api/chat/rooms/{}/bans", room["id"]), Some(&owner)).await).await;
+    assert_eq!(bans["bans"][0]["user"]["id"], member_user["id"]);
+    clock.advance(Duration::from_secs(3601));
+    expect_ok(server.post(&join, Some(&member), json!({})).await).await;
+
+    // Banned until unbanned; admins and owners cannot be banned.
+    expect_ok(server.post(&ban, Some(&owner), json!({"user_id": member_user["id"]})).await).await;
+    clock.advance(Duration::from_secs(10 * 24 * 3600));
+    assert_error(server.post(&join, Some(&member), json!({})).await, StatusCode::FORBIDDEN, "banned").await;
+    assert_error(
+        server.post(&ban, Some(&owner), json!({"user_id": admin_user["id"]})).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let unban = format!("/api/chat/rooms/{}/unban", room["id"]);
+    expect_ok(server.post(&unban, Some(&admin), json!({"user_id": member_user["id"]})).await).await;
+    assert_error(
+        server.post(&unban, Some(&owner), json!({"user_id": member_user["id"]})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_ok(server.post(&join, Some(&member), json!({})).await).await;
+
+    let log =
+        expect_ok(server.get(&format!("/api/chat/rooms/{}/moderation-log", room["id"]), Some(&owner)).await)
+            .await;
+    let actions: Vec<&str> =
+        log["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["unban", "ban", "ban", "kick"], "{log}");
+}

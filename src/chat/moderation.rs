@@ -1,4 +1,4 @@
-//! Moderation: mutes (kicks, bans and granular grants build on the same parts) and the
+//! Moderation: mutes, kicks and bans (granular grants build on the same parts) and the
 //! room's moderation log. Every action and every admin read of a room they are not in
 //! is written to the log; moderators read it.
 
@@ -7,8 +7,8 @@ use super::publish::ChatEvent;
 use crate::auth::AuthUser;
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::moderation::{
-    ModerationAction, ModerationLog, ModerationLogQuery, MuteNotice, MuteRequest, NewModerationEntry,
-    UnmuteRequest, validate_reason,
+    BanList, BanRequest, KickRequest, ModerationAction, ModerationLog, ModerationLogQuery, ModerationNotice,
+    MuteRequest, NewModerationEntry, UnbanRequest, UnmuteRequest, validate_reason,
 };
 use crate::domain::page_limit;
 use crate::domain::room::{ParticipantRole, Permission, RoomId};
@@ -81,35 +81,21 @@ pub async fn mute(
     caller: &AuthUser,
     room_id: RoomId,
     req: MuteRequest,
-) -> AppResult<MuteNotice> {
+) -> AppResult<ModerationNotice> {
     let access = RoomAccess::load(state, caller, room_id).await?;
     access.require(Permission::Mute)?;
     let reason = validate_reason(req.reason.as_deref())?;
     let user = target(state, &access, req.user_id).await?;
     let now = state.clock.now_ms();
-    let until = match req.duration_seconds {
-        Some(seconds) => {
-            now.saturating_add((seconds.min(i64::MAX as u64 / 1000) as Millis).saturating_mul(1000))
-        }
-        None => FOREVER,
-    }
-    .min(FOREVER);
-    let log = NewModerationEntry {
-        room_id,
-        actor_id: caller.user.id,
-        action: ModerationAction::Mute,
-        target_id: Some(user.id),
-        message_id: None,
-        reason: reason.clone(),
-        duration_seconds: req.duration_seconds.map(|s| s.min(i64::MAX as u64) as i64),
-    };
+    let until = deadline(now, req.duration_seconds).unwrap_or(FOREVER);
+    let log = entry(room_id, caller, ModerationAction::Mute, user.id, reason.clone(), req.duration_seconds);
     if !state.store.set_muted_until(room_id, user.id, Some(until), &log, now).await? {
         return Err(AppError::NotFound("participant"));
     }
     super::typing::stopped_by_sending(state, room_id, user.id).await;
     let text = format!("{} muted {}", caller.user.display_name, user.display_name);
     super::messages::post_system_message(state, room_id, text).await?;
-    let notice = MuteNotice {
+    let notice = ModerationNotice {
         room_id,
         user,
         actor: Some(caller.user.clone()),
@@ -126,26 +112,19 @@ pub async fn unmute(
     caller: &AuthUser,
     room_id: RoomId,
     req: UnmuteRequest,
-) -> AppResult<MuteNotice> {
+) -> AppResult<ModerationNotice> {
     let access = RoomAccess::load(state, caller, room_id).await?;
     access.require(Permission::Mute)?;
     let user = target(state, &access, req.user_id).await?;
     let now = state.clock.now_ms();
-    let log = NewModerationEntry {
-        room_id,
-        actor_id: caller.user.id,
-        action: ModerationAction::Unmute,
-        target_id: Some(user.id),
-        message_id: None,
-        reason: None,
-        duration_seconds: None,
-    };
+    let log = entry(room_id, caller, ModerationAction::Unmute, user.id, None, None);
     if !state.store.set_muted_until(room_id, user.id, None, &log, now).await? {
         return Err(AppError::NotFound("participant"));
     }
     let text = format!("{} unmuted {}", caller.user.display_name, user.display_name);
     super::messages::post_system_message(state, room_id, text).await?;
-    let notice = MuteNotice { room_id, user, actor: Some(caller.user.clone()), until: None, reason: None };
+    let notice =
+        ModerationNotice { room_id, user, actor: Some(caller.user.clone()), until: None, reason: None };
     state.publisher.publish(ChatEvent::UserUnmuted(notice.clone())).await;
     Ok(notice)
 }
@@ -159,7 +138,137 @@ pub async fn tick(state: &AppState) {
     for mute in ended {
         let Ok(mut users) = state.store.users_by_ids(&[mute.user_id]).await else { continue };
         let Some(user) = users.pop() else { continue };
-        let notice = MuteNotice { room_id: mute.room_id, user, actor: None, until: None, reason: None };
+        let notice = ModerationNotice { room_id: mute.room_id, user, actor: None, until: None, reason: None };
         state.publisher.publish(ChatEvent::UserUnmuted(notice)).await;
     }
+}
+
+fn entry(
+    room_id: RoomId,
+    actor: &AuthUser,
+    action: ModerationAction,
+    target: UserId,
+    reason: Option<String>,
+    duration_seconds: Option<u64>,
+) -> NewModerationEntry {
+    NewModerationEntry {
+        room_id,
+        actor_id: actor.user.id,
+        action,
+        target_id: Some(target),
+        message_id: None,
+        reason,
+        duration_seconds: duration_seconds.map(|s| s.min(i64::MAX as u64) as i64),
+    }
+}
+
+fn deadline(now: Millis, duration_seconds: Option<u64>) -> Option<Millis> {
+    duration_seconds.map(|seconds| {
+        now.saturating_add((seconds.min(i64::MAX as u64 / 1000) as Millis).saturating_mul(1000)).min(FOREVER)
+    })
+}
+
+/// 403 `banned` if the user is banned from the room now, saying until when.
+pub async fn require_not_banned(state: &AppState, room_id: RoomId, user_id: UserId) -> AppResult<()> {
+    match state.store.active_ban(room_id, user_id, state.clock.now_ms()).await? {
+        None => Ok(()),
+        Some(None) => Err(AppError::forbidden_because("banned", "you are banned from this room")),
+        Some(Some(until)) => Err(AppError::forbidden_because(
+            "banned",
+            format!("you are banned from this room until {}", to_rfc3339(until)),
+        )),
+    }
+}
+
+/// Removes a participant (`kick` permission): every one of their sockets stops following
+/// the room at once; they may join again where the room lets them.
+pub async fn kick(
+    state: &AppState,
+    caller: &AuthUser,
+    room_id: RoomId,
+    req: KickRequest,
+) -> AppResult<ModerationNotice> {
+    let access = RoomAccess::load(state, caller, room_id).await?;
+    access.require(Permission::Kick)?;
+    let reason = validate_reason(req.reason.as_deref())?;
+    let user = target(state, &access, req.user_id).await?;
+    let log = entry(room_id, caller, ModerationAction::Kick, user.id, reason.clone(), None);
+    if !state.store.kick(room_id, user.id, &log, state.clock.now_ms()).await? {
+        return Err(AppError::NotFound("participant"));
+    }
+    super::typing::stopped_by_sending(state, room_id, user.id).await;
+    let text = format!("{} removed {}", caller.user.display_name, user.display_name);
+    super::messages::post_system_message(state, room_id, text).await?;
+    let notice = ModerationNotice { room_id, user, actor: Some(caller.user.clone()), until: None, reason };
+    state.publisher.publish(ChatEvent::UserKicked(notice.clone())).await;
+    Ok(notice)
+}
+
+/// Bans a user from the room (`ban` permission) for `duration_seconds` or until
+/// unbanned: kicked if present, and refused when rejoining, being added or reopening a
+/// direct message until it ends.
+pub async fn ban(
+    state: &AppState,
+    caller: &AuthUser,
+    room_id: RoomId,
+    req: BanRequest,
+) -> AppResult<ModerationNotice> {
+    let access = RoomAccess::load(state, caller, room_id).await?;
+    access.require(Permission::Ban)?;
+    let reason = validate_reason(req.reason.as_deref())?;
+    let user = match state.store.membership(room_id, req.user_id).await? {
+        Some(_) => target(state, &access, req.user_id).await?,
+        // Not in the room (yet): banning keeps them out; admins cannot be banned.
+        None => {
+            let user =
+                state.store.users_by_ids(&[req.user_id]).await?.pop().ok_or(AppError::NotFound("user"))?;
+            if user.role == Role::Admin {
+                return Err(AppError::forbidden("the room's owner and admins cannot be moderated"));
+            }
+            user
+        }
+    };
+    let now = state.clock.now_ms();
+    let until = deadline(now, req.duration_seconds);
+    let log = entry(room_id, caller, ModerationAction::Ban, user.id, reason.clone(), req.duration_seconds);
+    let was_in = state.store.ban(room_id, user.id, until, &log, now).await?;
+    super::typing::stopped_by_sending(state, room_id, user.id).await;
+    let text = format!("{} banned {}", caller.user.display_name, user.display_name);
+    super::messages::post_system_message(state, room_id, text).await?;
+    let notice = ModerationNotice {
+        room_id,
+        user,
+        actor: Some(caller.user.clone()),
+        until: until.map(to_rfc3339),
+        reason,
+    };
+    state.publisher.publish(ChatEvent::UserBanned { notice: notice.clone(), was_participant: was_in }).await;
+    Ok(notice)
+}
+
+/// Lifts a ban (`ban` permission).
+pub async fn unban(
+    state: &AppState,
+    caller: &AuthUser,
+    room_id: RoomId,
+    req: UnbanRequest,
+) -> AppResult<ModerationNotice> {
+    let access = RoomAccess::load(state, caller, room_id).await?;
+    access.require(Permission::Ban)?;
+    let user = state.store.users_by_ids(&[req.user_id]).await?.pop().ok_or(AppError::NotFound("user"))?;
+    let log = entry(room_id, caller, ModerationAction::Unban, user.id, None, None);
+    if !state.store.unban(room_id, user.id, &log, state.clock.now_ms()).await? {
+        return Err(AppError::NotFound("ban"));
+    }
+    let notice =
+        ModerationNotice { room_id, user, actor: Some(caller.user.clone()), until: None, reason: None };
+    state.publisher.publish(ChatEvent::UserUnbanned(notice.clone())).await;
+    Ok(notice)
+}
+
+/// The room's bans in force; for those who may ban.
+pub async fn bans(state: &AppState, caller: &AuthUser, room_id: RoomId) -> AppResult<BanList> {
+    let access = RoomAccess::load(state, caller, room_id).await?;
+    access.require(Permission::Ban)?;
+    Ok(BanList { bans: state.store.bans(room_id, state.clock.now_ms()).await? })
 }

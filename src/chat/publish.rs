@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use crate::domain::message::{Deleted, Message, PollUpdate, ReactionUpdate};
-use crate::domain::moderation::MuteNotice;
+use crate::domain::moderation::ModerationNotice;
 use crate::domain::notification::{Notification, ReadState};
 use crate::domain::presence::UserPresence;
 use crate::domain::room::{Room, RoomId};
@@ -103,9 +103,19 @@ pub enum ChatEvent {
         typing: bool,
     },
     /// A participant was muted: the room (their own sockets too) hears it.
-    UserMuted(MuteNotice),
+    UserMuted(ModerationNotice),
     /// A mute was lifted or ran out.
-    UserUnmuted(MuteNotice),
+    UserUnmuted(ModerationNotice),
+    /// A participant was removed: the room (them too) hears it, then their sockets stop
+    /// following the room.
+    UserKicked(ModerationNotice),
+    /// A user was banned (and removed, if they participated).
+    UserBanned {
+        notice: ModerationNotice,
+        was_participant: bool,
+    },
+    /// A ban was lifted: the user's sockets hear it.
+    UserUnbanned(ModerationNotice),
     /// A login session ended (logout, expiry): its sockets are disconnected.
     SessionEnded {
         session_id: i64,
@@ -124,7 +134,11 @@ impl ChatEvent {
                 Audience::Room(update.room_id)
             }
             ChatEvent::PollUpdated(update) => Audience::Room(update.room_id),
-            ChatEvent::UserMuted(notice) | ChatEvent::UserUnmuted(notice) => Audience::Room(notice.room_id),
+            ChatEvent::UserMuted(notice) | ChatEvent::UserUnmuted(notice) | ChatEvent::UserKicked(notice) => {
+                Audience::Room(notice.room_id)
+            }
+            ChatEvent::UserBanned { notice, .. } => Audience::Room(notice.room_id),
+            ChatEvent::UserUnbanned(notice) => Audience::User(notice.user.id),
             ChatEvent::RoomCreated { room, .. } | ChatEvent::RoomUpdated(room) => Audience::Room(room.id),
             ChatEvent::UserJoined { room_id, .. } | ChatEvent::UserLeft { room_id, .. } => {
                 Audience::Room(*room_id)
@@ -156,6 +170,9 @@ impl ChatEvent {
             }
             ChatEvent::UserLeft { room_id, user } => {
                 Some(Subscription::Unfollow { room_id: *room_id, user_id: user.id })
+            }
+            ChatEvent::UserKicked(notice) | ChatEvent::UserBanned { notice, .. } => {
+                Some(Subscription::Unfollow { room_id: notice.room_id, user_id: notice.user.id })
             }
             _ => None,
         }

@@ -125,7 +125,8 @@ pub async fn create_room(state: &AppState, caller: &AuthUser, req: CreateRoom) -
     let (direct_key, members): (Option<String>, Vec<(UserId, ParticipantRole)>) = if direct {
         let key = room::direct_key(me, users[0].id);
         if let Some(existing) = state.store.room_by_direct_key(&key).await? {
-            // Reopening a direct message brings the caller back into it.
+            // Reopening a direct message brings the caller back into it, unless banned.
+            super::moderation::require_not_banned(state, existing.room_id, me).await?;
             if state.store.add_participant(existing.room_id, me, ParticipantRole::Member, now).await? {
                 let joined = ChatEvent::UserJoined { room_id: existing.room_id, user: caller.user.clone() };
                 state.publisher.publish(joined).await;
@@ -234,8 +235,10 @@ pub async fn join_room(state: &AppState, caller: &AuthUser, room_id: RoomId) -> 
     reload_room(state, room_id).await
 }
 
-/// Makes the caller a participant (their right to join already checked).
+/// Makes the caller a participant (their right to join already checked), unless they
+/// are banned from the room.
 async fn add_self(state: &AppState, caller: &AuthUser, room_id: RoomId) -> AppResult<()> {
+    super::moderation::require_not_banned(state, room_id, caller.user.id).await?;
     let now = state.clock.now_ms();
     if state.store.add_participant(room_id, caller.user.id, ParticipantRole::Member, now).await? {
         state.publisher.publish(ChatEvent::UserJoined { room_id, user: caller.user.clone() }).await;
@@ -361,6 +364,9 @@ pub async fn add_participants(
         ));
     }
     let users = load_users(state, &req.user_ids).await?;
+    for user in &users {
+        super::moderation::require_not_banned(state, room_id, user.id).await?;
+    }
     let now = state.clock.now_ms();
     for user in users {
         if state.store.add_participant(room_id, user.id, ParticipantRole::Member, now).await? {

@@ -83,14 +83,15 @@ pub struct UnmuteRequest {
     pub user_id: UserId,
 }
 
-/// The `user_muted` / `user_unmuted` payload and the answer to a mute or unmute.
+/// The `user_muted` / `user_unmuted` / `user_kicked` / `user_banned` / `user_unbanned`
+/// payload and the answer to those actions.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct MuteNotice {
+pub struct ModerationNotice {
     pub room_id: RoomId,
     pub user: User,
     /// Who acted; null when a mute ran out by itself.
     pub actor: Option<User>,
-    /// When the mute ends; null for an unmute or a mute until unmuted.
+    /// When the mute or ban ends; null when lifted, or when it lasts until lifted.
     pub until: Option<String>,
     pub reason: Option<String>,
 }
@@ -101,4 +102,45 @@ pub fn validate_reason(reason: Option<&str>) -> Result<Option<String>, crate::er
         None => Ok(None),
         Some(text) => super::trimmed_text("reason", text, 1, REASON_MAX).map(Some),
     }
+}
+
+/// `POST /api/chat/rooms/{id}/kick` body (`kick_user` adds `room_id`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct KickRequest {
+    pub user_id: UserId,
+    /// Up to 500 characters.
+    pub reason: Option<String>,
+}
+
+/// `POST /api/chat/rooms/{id}/ban` body (`ban_user` adds `room_id`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BanRequest {
+    pub user_id: UserId,
+    /// How long; absent: until unbanned.
+    pub duration_seconds: Option<u64>,
+    /// Up to 500 characters.
+    pub reason: Option<String>,
+}
+
+/// `POST /api/chat/rooms/{id}/unban` body (`unban_user` adds `room_id`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UnbanRequest {
+    pub user_id: UserId,
+}
+
+/// A ban in a room's ban list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Ban {
+    pub user: User,
+    pub banned_by: Option<User>,
+    pub reason: Option<String>,
+    /// Null: until unbanned.
+    pub until: Option<String>,
+    pub created_at: String,
+}
+
+/// `GET /api/chat/rooms/{id}/bans`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BanList {
+    pub bans: Vec<Ban>,
 }

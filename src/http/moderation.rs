@@ -8,13 +8,23 @@ use super::extract::Json;
 use super::extract::{Path, Query};
 use crate::auth::AuthUser;
 use crate::chat::moderation;
-use crate::domain::moderation::{ModerationLog, ModerationLogQuery, MuteNotice, MuteRequest, UnmuteRequest};
+use crate::domain::moderation::{
+    BanList, BanRequest, KickRequest, ModerationLog, ModerationLogQuery, ModerationNotice, MuteRequest,
+    UnbanRequest, UnmuteRequest,
+};
 use crate::domain::room::RoomId;
 use crate::error::{AppResult, ErrorBody};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(moderation_log)).routes(routes!(mute)).routes(routes!(unmute))
+    OpenApiRouter::new()
+        .routes(routes!(moderation_log))
+        .routes(routes!(mute))
+        .routes(routes!(unmute))
+        .routes(routes!(kick))
+        .routes(routes!(ban))
+        .routes(routes!(unban))
+        .routes(routes!(bans))
 }
 
 /// # `GET /api/chat/rooms/{id}/moderation-log`
@@ -46,7 +56,7 @@ async fn moderation_log(
 #[utoipa::path(post, path = "/api/chat/rooms/{id}/mute", tag = "moderation", params(("id" = i64, Path)),
     request_body = MuteRequest, security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, body = MuteNotice),
+        (status = 200, body = ModerationNotice),
         (status = 401, body = ErrorBody),
         (status = 403, description = "`forbidden`: no `mute` permission, or the target is the owner or an admin", body = ErrorBody),
         (status = 404, description = "No such room or participant", body = ErrorBody),
@@ -57,7 +67,7 @@ async fn mute(
     auth: AuthUser,
     Path(room_id): Path<RoomId>,
     Json(req): Json<MuteRequest>,
-) -> AppResult<axum::Json<MuteNotice>> {
+) -> AppResult<axum::Json<ModerationNotice>> {
     Ok(axum::Json(moderation::mute(&state, &auth, room_id, req).await?))
 }
 
@@ -65,7 +75,7 @@ async fn mute(
 #[utoipa::path(post, path = "/api/chat/rooms/{id}/unmute", tag = "moderation", params(("id" = i64, Path)),
     request_body = UnmuteRequest, security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, body = MuteNotice),
+        (status = 200, body = ModerationNotice),
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -76,6 +86,88 @@ async fn unmute(
     auth: AuthUser,
     Path(room_id): Path<RoomId>,
     Json(req): Json<UnmuteRequest>,
-) -> AppResult<axum::Json<MuteNotice>> {
+) -> AppResult<axum::Json<ModerationNotice>> {
     Ok(axum::Json(moderation::unmute(&state, &auth, room_id, req).await?))
+}
+
+/// # `POST /api/chat/rooms/{id}/kick`
+///
+/// Removes a participant (`kick` permission); their sockets stop following the room at
+/// once. The room gets `user_kicked`.
+#[utoipa::path(post, path = "/api/chat/rooms/{id}/kick", tag = "moderation", params(("id" = i64, Path)),
+    request_body = KickRequest, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = ModerationNotice),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "`forbidden`", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn kick(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(room_id): Path<RoomId>,
+    Json(req): Json<KickRequest>,
+) -> AppResult<axum::Json<ModerationNotice>> {
+    Ok(axum::Json(moderation::kick(&state, &auth, room_id, req).await?))
+}
+
+/// # `POST /api/chat/rooms/{id}/ban`
+///
+/// Bans a user (`ban` permission) for `duration_seconds` or until unbanned: removed now,
+/// refused rejoining (403 `banned`) until it ends. The room gets `user_banned`.
+#[utoipa::path(post, path = "/api/chat/rooms/{id}/ban", tag = "moderation", params(("id" = i64, Path)),
+    request_body = BanRequest, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = ModerationNotice),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "`forbidden`", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn ban(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(room_id): Path<RoomId>,
+    Json(req): Json<BanRequest>,
+) -> AppResult<axum::Json<ModerationNotice>> {
+    Ok(axum::Json(moderation::ban(&state, &auth, room_id, req).await?))
+}
+
+/// # `POST /api/chat/rooms/{id}/unban`
+#[utoipa::path(post, path = "/api/chat/rooms/{id}/unban", tag = "moderation", params(("id" = i64, Path)),
+    request_body = UnbanRequest, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = ModerationNotice),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "No such user, or no ban", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn unban(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(room_id): Path<RoomId>,
+    Json(req): Json<UnbanRequest>,
+) -> AppResult<axum::Json<ModerationNotice>> {
+    Ok(axum::Json(moderation::unban(&state, &auth, room_id, req).await?))
+}
+
+/// # `GET /api/chat/rooms/{id}/bans`
+///
+/// The bans in force, newest first (`ban` permission).
+#[utoipa::path(get, path = "/api/chat/rooms/{id}/bans", tag = "moderation", params(("id" = i64, Path)),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = BanList),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+async fn bans(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(room_id): Path<RoomId>,
+) -> AppResult<axum::Json<BanList>> {
+    Ok(axum::Json(moderation::bans(&state, &auth, room_id).await?))
 }

@@ -103,6 +103,9 @@ impl Broadcaster {
             ChatEvent::PresenceChanged { presence, .. } => emit(to, "presence_updated", presence).await,
             ChatEvent::UserMuted(notice) => emit(to, "user_muted", notice).await,
             ChatEvent::UserUnmuted(notice) => emit(to, "user_unmuted", notice).await,
+            ChatEvent::UserKicked(notice) => emit(to, "user_kicked", notice).await,
+            ChatEvent::UserBanned { notice, .. } => emit(to, "user_banned", notice).await,
+            ChatEvent::UserUnbanned(notice) => emit(to, "user_unbanned", notice).await,
             ChatEvent::Typing { room_id, user, typing } => {
                 let name = if *typing { "user_typing_start" } else { "user_typing_stop" };
                 emit(to, name, &json!({"room_id": room_id, "user": user})).await

@@ -22,7 +22,9 @@ use crate::domain::message::{
     DeleteMessage, Deleted, EditMessage, Message, MessageId, PollUpdate, React, ReactionUpdate, SendMessage,
     Vote,
 };
-use crate::domain::moderation::{MuteNotice, MuteRequest, UnmuteRequest};
+use crate::domain::moderation::{
+    BanRequest, KickRequest, ModerationNotice, MuteRequest, UnbanRequest, UnmuteRequest,
+};
 use crate::domain::notification::ReadState;
 use crate::domain::presence::{SetPresence, UserPresence};
 use crate::domain::room::{LeaveRoom, MarkRead, OpenRoom, RoomId};
@@ -78,6 +80,9 @@ pub const OPERATIONS: &[Operation] = &[
     operation!("chat_typing_stop" => chat_typing_stop),
     operation!("mute_user" => mute_user),
     operation!("unmute_user" => unmute_user),
+    operation!("kick_user" => kick_user),
+    operation!("ban_user" => ban_user),
+    operation!("unban_user" => unban_user),
 ];
 
 /// A socket payload about a room: `room_id` beside the REST body.
@@ -176,12 +181,24 @@ async fn chat_typing_stop(cx: &Cx<'_>, req: InRoom<NoBody>) -> AppResult<Empty> 
     typing::stop(cx.state, cx.user, req.room_id).await.map(|()| Empty {})
 }
 
-async fn mute_user(cx: &Cx<'_>, req: InRoom<MuteRequest>) -> AppResult<MuteNotice> {
+async fn mute_user(cx: &Cx<'_>, req: InRoom<MuteRequest>) -> AppResult<ModerationNotice> {
     moderation::mute(cx.state, cx.user, req.room_id, req.body).await
 }
 
-async fn unmute_user(cx: &Cx<'_>, req: InRoom<UnmuteRequest>) -> AppResult<MuteNotice> {
+async fn unmute_user(cx: &Cx<'_>, req: InRoom<UnmuteRequest>) -> AppResult<ModerationNotice> {
     moderation::unmute(cx.state, cx.user, req.room_id, req.body).await
+}
+
+async fn kick_user(cx: &Cx<'_>, req: InRoom<KickRequest>) -> AppResult<ModerationNotice> {
+    moderation::kick(cx.state, cx.user, req.room_id, req.body).await
+}
+
+async fn ban_user(cx: &Cx<'_>, req: InRoom<BanRequest>) -> AppResult<ModerationNotice> {
+    moderation::ban(cx.state, cx.user, req.room_id, req.body).await
+}
+
+async fn unban_user(cx: &Cx<'_>, req: InRoom<UnbanRequest>) -> AppResult<ModerationNotice> {
+    moderation::unban(cx.state, cx.user, req.room_id, req.body).await
 }
 
 async fn vote_poll(cx: &Cx<'_>, req: OnMessage<Vote>) -> AppResult<PollUpdate> {

@@ -5,7 +5,7 @@ use sqlx::FromRow;
 use super::users::UserRow;
 use super::{Store, with_pool};
 use crate::clock::{Millis, to_rfc3339};
-use crate::domain::moderation::{ModerationAction, ModerationEntry, NewModerationEntry};
+use crate::domain::moderation::{Ban, ModerationAction, ModerationEntry, NewModerationEntry};
 use crate::domain::room::RoomId;
 use crate::domain::user::{Role, User};
 
@@ -139,5 +139,149 @@ impl Store {
         const SQL: &str = "UPDATE participant SET muted_until = NULL \
             WHERE muted_until IS NOT NULL AND muted_until <= $1 RETURNING room_id, user_id";
         with_pool!(self, writer, |pool| sqlx::query_as(SQL).bind(now).fetch_all(pool).await)
+    }
+}
+
+#[derive(Debug, FromRow)]
+struct BanRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    by_id: Option<i64>,
+    by_username: Option<String>,
+    by_display_name: Option<String>,
+    by_role: Option<Role>,
+    reason: Option<String>,
+    until: Option<i64>,
+    created_at: i64,
+}
+
+impl From<BanRow> for Ban {
+    fn from(row: BanRow) -> Self {
+        let banned_by = match (row.by_id, row.by_username, row.by_display_name, row.by_role) {
+            (Some(id), Some(username), Some(display_name), Some(role)) => {
+                Some(User { id, username, display_name, role })
+            }
+            _ => None,
+        };
+        Ban {
+            user: row.user.into(),
+            banned_by,
+            reason: row.reason,
+            until: row.until.map(to_rfc3339),
+            created_at: to_rfc3339(row.created_at),
+        }
+    }
+}
+
+/// Bans listed per room at most.
+pub const BANS_LIST_MAX: i64 = 500;
+
+impl Store {
+    /// Removes a participant and logs why, in one transaction; false if they were not one.
+    pub async fn kick(
+        &self,
+        room_id: RoomId,
+        user_id: i64,
+        log: &NewModerationEntry,
+        now: Millis,
+    ) -> Result<bool, sqlx::Error> {
+        const SQL: &str = "DELETE FROM participant WHERE room_id = $1 AND user_id = $2";
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(SQL).bind(room_id).bind(user_id).execute(&mut *tx).await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            insert_entry_in!(&mut *tx, log, now)?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Bans a user from a room until `until` (`None`: until unbanned), removing them as a
+    /// participant, and logs it, in one transaction. Returns whether they participated.
+    pub async fn ban(
+        &self,
+        room_id: RoomId,
+        user_id: i64,
+        until: Option<Millis>,
+        log: &NewModerationEntry,
+        now: Millis,
+    ) -> Result<bool, sqlx::Error> {
+        const BAN: &str = "INSERT INTO room_ban (room_id, user_id, banned_by, reason, until, created_at) \
+            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (room_id, user_id) DO UPDATE SET \
+            banned_by = excluded.banned_by, reason = excluded.reason, until = excluded.until, \
+            created_at = excluded.created_at";
+        const REMOVE: &str = "DELETE FROM participant WHERE room_id = $1 AND user_id = $2";
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(BAN)
+                .bind(room_id)
+                .bind(user_id)
+                .bind(log.actor_id)
+                .bind(&log.reason)
+                .bind(until)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let removed = sqlx::query(REMOVE).bind(room_id).bind(user_id).execute(&mut *tx).await?;
+            insert_entry_in!(&mut *tx, log, now)?;
+            tx.commit().await?;
+            Ok(removed.rows_affected() > 0)
+        })
+    }
+
+    /// Lifts a ban and logs it; false if there was none.
+    pub async fn unban(
+        &self,
+        room_id: RoomId,
+        user_id: i64,
+        log: &NewModerationEntry,
+        now: Millis,
+    ) -> Result<bool, sqlx::Error> {
+        const SQL: &str = "DELETE FROM room_ban WHERE room_id = $1 AND user_id = $2";
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(SQL).bind(room_id).bind(user_id).execute(&mut *tx).await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            insert_entry_in!(&mut *tx, log, now)?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// The user's ban from the room in force at `now`: `Some(until)` (`until` `None`:
+    /// until unbanned).
+    pub async fn active_ban(
+        &self,
+        room_id: RoomId,
+        user_id: i64,
+        now: Millis,
+    ) -> Result<Option<Option<Millis>>, sqlx::Error> {
+        const SQL: &str = "SELECT until FROM room_ban WHERE room_id = $1 AND user_id = $2 AND (until IS NULL OR until > $3)";
+        with_pool!(self, reader, |pool| {
+            sqlx::query_as::<_, (Option<i64>,)>(SQL)
+                .bind(room_id)
+                .bind(user_id)
+                .bind(now)
+                .fetch_optional(pool)
+                .await
+        })
+        .map(|row| row.map(|(until,)| until))
+    }
+
+    /// The room's bans in force at `now`, newest first.
+    pub async fn bans(&self, room_id: RoomId, now: Millis) -> Result<Vec<Ban>, sqlx::Error> {
+        const SQL: &str = "SELECT u.user_id, u.username, u.display_name, u.role, \
+            b2.user_id AS by_id, b2.username AS by_username, b2.display_name AS by_display_name, b2.role AS by_role, \
+            b.reason, b.until, b.created_at \
+            FROM room_ban b JOIN app_user u ON u.user_id = b.user_id LEFT JOIN app_user b2 ON b2.user_id = b.banned_by \
+            WHERE b.room_id = $1 AND (b.until IS NULL OR b.until > $2) ORDER BY b.created_at DESC LIMIT $3";
+        let rows: Vec<BanRow> = with_pool!(self, reader, |pool| {
+            sqlx::query_as(SQL).bind(room_id).bind(now).bind(BANS_LIST_MAX).fetch_all(pool).await
+        })?;
+        Ok(rows.into_iter().map(Ban::from).collect())
     }
 }
