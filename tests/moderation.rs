@@ -177,3 +177,119 @@ async fn kicks_remove_bans_keep_out_until_they_end_and_the_log_says_why() {
         log["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["unban", "ban", "ban", "kick"], "{log}");
 }
+
+/// Each permission allows exactly its action: a moderator granted one permission may do
+/// that and is refused every other.
+#[tokio::test]
+async fn each_permission_allows_exactly_its_action() {
+    let mut options = Options::default();
+    options.limits.rate_limit_register_per_ip = 1000;
+    let server = TestServer::start_with(options).await;
+    let (owner, _) = server.register("pam").await;
+    let actions = ["delete_messages", "mute", "manage_room", "manage_moderators", "kick", "ban"];
+    for (n, granted) in actions.iter().enumerate() {
+        let (moderator, mod_user) = server.register(&format!("mod{n}")).await;
+        let (member, member_user) = server.register(&format!("mem{n}")).await;
+        let (_, other_user) = server.register(&format!("oth{n}")).await;
+        let room = server
+            .create_room(
+                &owner,
+                json!({"type": "group", "name": format!("Room {n}"), "participant_ids": [mod_user["id"], member_user["id"], other_user["id"]]}),
+            )
+            .await;
+        let base = format!("/api/chat/rooms/{}", room["id"]);
+        let grant = format!("{base}/moderators/{}", mod_user["id"]);
+        let granted_ok = expect_ok(server.put(&grant, &owner, json!({"permissions": [granted]})).await).await;
+        assert_eq!(granted_ok["permissions"], json!([granted]));
+        let message = server.send(&member, &room["id"], "spam").await;
+
+        let attempts = [
+            (
+                "delete_messages",
+                server
+                    .delete(&format!("/api/chat/messages/{}/delete", message["id"]), &moderator, None)
+                    .await,
+            ),
+            (
+                "mute",
+                server
+                    .post(&format!("{base}/mute"), Some(&moderator), json!({"user_id": member_user["id"]}))
+                    .await,
+            ),
+            ("manage_room", server.patch(&base, &moderator, json!({"description": "changed"})).await),
+            (
+                "manage_moderators",
+                server
+                    .put(
+                        &format!("{base}/moderators/{}", other_user["id"]),
+                        &moderator,
+                        json!({"permissions": [granted]}),
+                    )
+                    .await,
+            ),
+            (
+                "kick",
+                server
+                    .post(&format!("{base}/kick"), Some(&moderator), json!({"user_id": member_user["id"]}))
+                    .await,
+            ),
+            (
+                "ban",
+                server
+                    .post(&format!("{base}/ban"), Some(&moderator), json!({"user_id": other_user["id"]}))
+                    .await,
+            ),
+        ];
+        for (action, response) in attempts {
+            if action == *granted {
+                let status = response.status();
+                assert!(
+                    status.is_success(),
+                    "{granted} moderator doing {action}: {status} {}",
+                    response.text().await.unwrap()
+                );
+            } else {
+                assert_error(response, StatusCode::FORBIDDEN, "forbidden").await;
+            }
+        }
+    }
+    // A moderator cannot grant what they lack, nor act on a moderator holding more.
+    let (limited, limited_user) = server.register("lim").await;
+    let (strong, strong_user) = server.register("str").await;
+    let room = server
+        .create_room(&owner, json!({"type": "group", "name": "Lim", "participant_ids": [limited_user["id"], strong_user["id"]]}))
+        .await;
+    let base = format!("/api/chat/rooms/{}", room["id"]);
+    expect_ok(
+        server
+            .put(
+                &format!("{base}/moderators/{}", limited_user["id"]),
+                &owner,
+                json!({"permissions": ["manage_moderators", "mute"]}),
+            )
+            .await,
+    )
+    .await;
+    expect_ok(
+        server
+            .put(
+                &format!("{base}/moderators/{}", strong_user["id"]),
+                &owner,
+                json!({"permissions": ["mute", "ban"]}),
+            )
+            .await,
+    )
+    .await;
+    let response = server
+        .put(&format!("{base}/moderators/{}", strong_user["id"]), &limited, json!({"permissions": ["ban"]}))
+        .await;
+    assert_error(response, StatusCode::FORBIDDEN, "forbidden").await;
+    let response =
+        server.post(&format!("{base}/mute"), Some(&limited), json!({"user_id": strong_user["id"]})).await;
+    assert_error(response, StatusCode::FORBIDDEN, "forbidden").await;
+    let list = expect_ok(server.get(&format!("{base}/moderators"), Some(&strong)).await).await;
+    assert_eq!(list["moderators"].as_array().unwrap().len(), 3, "{list}");
+    expect_ok(server.delete(&format!("{base}/moderators/{}", strong_user["id"]), &owner, None).await).await;
+    let list = expect_ok(server.get(&format!("{base}/moderators"), Some(&strong)).await).await;
+    assert_eq!(list["moderators"].as_array().unwrap().len(), 2, "{list}");
+}

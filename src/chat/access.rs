@@ -10,7 +10,7 @@
 //! - Reading: participants (and admins); writing: participants only.
 
 use crate::auth::AuthUser;
-use crate::domain::room::{ParticipantRole, Permission, RoomId, RoomType, holds};
+use crate::domain::room::{ParticipantRole, Permission, RoomId, RoomType, holds, stored_permissions};
 use crate::domain::user::Role;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -55,8 +55,13 @@ impl RoomAccess {
         self.is_admin || matches!(self.role(), Some(ParticipantRole::Owner | ParticipantRole::Moderator))
     }
 
+    /// The caller's grants in the room (meaningful for moderators).
+    pub fn grants(&self) -> Vec<Permission> {
+        stored_permissions(self.membership.as_ref().and_then(|m| m.permissions.as_deref()))
+    }
+
     pub fn holds(&self, permission: Permission) -> bool {
-        holds(self.role(), self.is_admin, permission)
+        holds(self.role(), &self.grants(), self.is_admin, permission)
     }
 
     /// 403 unless the caller participates.

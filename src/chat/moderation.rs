@@ -11,7 +11,10 @@ use crate::domain::moderation::{
     MuteRequest, NewModerationEntry, UnbanRequest, UnmuteRequest, validate_reason,
 };
 use crate::domain::page_limit;
-use crate::domain::room::{ParticipantRole, Permission, RoomId};
+use crate::domain::room::{
+    GrantModerator, Moderator, ModeratorList, ParticipantRole, Permission, RoomId, store_permissions,
+    stored_permissions,
+};
 use crate::domain::user::{Role, User, UserId};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -60,7 +63,8 @@ pub async fn moderation_log(
 /// Far enough ahead to mean "until unmuted" where a time must be stored.
 const FOREVER: Millis = 253_402_300_799_000; // 9999-12-31T23:59:59Z
 
-/// The participant a moderator acts on; nobody acts on a room's owner or on an admin.
+/// The participant a moderator acts on. Nobody acts on a room's owner or on an admin,
+/// nor on a moderator holding a permission the actor lacks.
 async fn target(state: &AppState, access: &RoomAccess, user_id: UserId) -> AppResult<User> {
     let membership = state
         .store
@@ -71,7 +75,78 @@ async fn target(state: &AppState, access: &RoomAccess, user_id: UserId) -> AppRe
     if membership.role == ParticipantRole::Owner || user.role == Role::Admin {
         return Err(AppError::forbidden("the room's owner and admins cannot be moderated"));
     }
+    if membership.role == ParticipantRole::Moderator
+        && !stored_permissions(membership.permissions.as_deref()).iter().all(|p| access.holds(*p))
+    {
+        return Err(AppError::forbidden("this moderator holds permissions you do not"));
+    }
     Ok(user)
+}
+
+/// The room's owners and moderators with what each may do; for participants.
+pub async fn moderators(state: &AppState, caller: &AuthUser, room_id: RoomId) -> AppResult<ModeratorList> {
+    let access = RoomAccess::load(state, caller, room_id).await?;
+    access.require_reader(state, caller).await?;
+    let moderators = state
+        .store
+        .moderators(room_id)
+        .await?
+        .into_iter()
+        .map(|(user, role, stored)| {
+            let permissions = match role {
+                ParticipantRole::Moderator => stored_permissions(stored.as_deref()),
+                _ => Permission::ALL.to_vec(),
+            };
+            Moderator { user, role, permissions }
+        })
+        .collect();
+    Ok(ModeratorList { moderators })
+}
+
+/// Makes a participant a moderator with exactly `permissions`, or changes their grants
+/// (`manage_moderators`); nobody grants what they do not hold.
+pub async fn grant_moderator(
+    state: &AppState,
+    caller: &AuthUser,
+    room_id: RoomId,
+    user_id: UserId,
+    req: GrantModerator,
+) -> AppResult<Moderator> {
+    let access = RoomAccess::load(state, caller, room_id).await?;
+    access.require(Permission::ManageModerators)?;
+    if req.permissions.is_empty() {
+        return Err(AppError::validation("invalid_field", "permissions must name at least one permission"));
+    }
+    if let Some(missing) = req.permissions.iter().find(|p| !access.holds(**p)) {
+        return Err(AppError::forbidden(format!(
+            "you cannot grant {}, which you do not hold",
+            missing.as_str()
+        )));
+    }
+    let user = target(state, &access, user_id).await?;
+    let stored = store_permissions(&req.permissions);
+    let log = entry(room_id, caller, ModerationAction::GrantModerator, user.id, Some(stored.clone()), None);
+    if !state.store.set_moderator(room_id, user.id, Some(&stored), &log, state.clock.now_ms()).await? {
+        return Err(AppError::NotFound("participant"));
+    }
+    Ok(Moderator { user, role: ParticipantRole::Moderator, permissions: stored_permissions(Some(&stored)) })
+}
+
+/// Makes a moderator a plain member again (`manage_moderators`).
+pub async fn revoke_moderator(
+    state: &AppState,
+    caller: &AuthUser,
+    room_id: RoomId,
+    user_id: UserId,
+) -> AppResult<()> {
+    let access = RoomAccess::load(state, caller, room_id).await?;
+    access.require(Permission::ManageModerators)?;
+    let user = target(state, &access, user_id).await?;
+    let log = entry(room_id, caller, ModerationAction::RevokeModerator, user.id, None, None);
+    if !state.store.set_moderator(room_id, user.id, None, &log, state.clock.now_ms()).await? {
+        return Err(AppError::NotFound("participant"));
+    }
+    Ok(())
 }
 
 /// Mutes a participant (`mute` permission): they read but cannot post, react, vote or

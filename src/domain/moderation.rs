@@ -19,6 +19,8 @@ text_enum! {
         Ban = "ban",
         Unban = "unban",
         DeleteMessage = "delete_message",
+        GrantModerator = "grant_moderator",
+        RevokeModerator = "revoke_moderator",
     }
 }
 

@@ -52,29 +52,79 @@ text_enum! {
     }
 }
 
-/// What a moderator may do in a room (SPEC §7). Owners and admins hold all of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Permission {
-    DeleteMessages,
-    Mute,
-    Kick,
-    Ban,
-    ManageRoom,
-    ManageModerators,
+text_enum! {
+    /// What a moderator may do in a room (SPEC §7). Owners and admins hold all of them.
+    pub enum Permission {
+        DeleteMessages = "delete_messages",
+        Mute = "mute",
+        Kick = "kick",
+        Ban = "ban",
+        ManageRoom = "manage_room",
+        ManageModerators = "manage_moderators",
+    }
 }
 
-/// Whether someone with `role` in a room (and the site-wide `is_admin`) holds `permission`.
-/// Moderators hold every permission except managing other moderators until granular
-/// grants arrive with moderation.
-pub fn holds(role: Option<ParticipantRole>, is_admin: bool, permission: Permission) -> bool {
+/// What a moderator made before grants were granular holds: everything but managing
+/// other moderators.
+pub const LEGACY_MODERATOR: [Permission; 5] =
+    [Permission::DeleteMessages, Permission::Mute, Permission::Kick, Permission::Ban, Permission::ManageRoom];
+
+/// A moderator's grants as stored (`mute,kick`); `None` (never granted one by one) is
+/// [`LEGACY_MODERATOR`]. Unknown names are ignored.
+pub fn stored_permissions(stored: Option<&str>) -> Vec<Permission> {
+    match stored {
+        None => LEGACY_MODERATOR.to_vec(),
+        Some(text) => text.split(',').filter_map(|name| name.trim().parse().ok()).collect(),
+    }
+}
+
+/// Grants in their stored form, each once, in declaration order.
+pub fn store_permissions(permissions: &[Permission]) -> String {
+    Permission::ALL
+        .iter()
+        .filter(|p| permissions.contains(p))
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Whether someone with `role` and `grants` in a room (and the site-wide `is_admin`)
+/// holds `permission`: owners and admins hold all, moderators what they were granted.
+pub fn holds(
+    role: Option<ParticipantRole>,
+    grants: &[Permission],
+    is_admin: bool,
+    permission: Permission,
+) -> bool {
     if is_admin {
         return true;
     }
     match role {
         Some(ParticipantRole::Owner) => true,
-        Some(ParticipantRole::Moderator) => permission != Permission::ManageModerators,
+        Some(ParticipantRole::Moderator) => grants.contains(&permission),
         _ => false,
     }
+}
+
+/// `PUT /api/chat/rooms/{id}/moderators/{user_id}` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct GrantModerator {
+    /// The permissions the moderator holds from now on (at least one).
+    pub permissions: Vec<Permission>,
+}
+
+/// A room's moderator.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Moderator {
+    pub user: User,
+    pub role: ParticipantRole,
+    pub permissions: Vec<Permission>,
+}
+
+/// `GET /api/chat/rooms/{id}/moderators`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModeratorList {
+    pub moderators: Vec<Moderator>,
 }
 
 text_enum! {
@@ -297,15 +347,20 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn owners_and_admins_hold_everything_members_nothing() {
-        for p in [Permission::DeleteMessages, Permission::ManageRoom, Permission::ManageModerators] {
-            assert!(holds(Some(ParticipantRole::Owner), false, p));
-            assert!(holds(None, true, p));
-            assert!(!holds(Some(ParticipantRole::Member), false, p));
-            assert!(!holds(None, false, p));
+    fn owners_and_admins_hold_everything_moderators_their_grants_members_nothing() {
+        for p in Permission::ALL {
+            assert!(holds(Some(ParticipantRole::Owner), &[], false, *p));
+            assert!(holds(None, &[], true, *p));
+            assert!(!holds(Some(ParticipantRole::Member), Permission::ALL, false, *p));
+            assert!(!holds(None, &[], false, *p));
+            assert!(holds(Some(ParticipantRole::Moderator), &[*p], false, *p));
         }
-        assert!(holds(Some(ParticipantRole::Moderator), false, Permission::DeleteMessages));
-        assert!(!holds(Some(ParticipantRole::Moderator), false, Permission::ManageModerators));
+        assert!(!holds(Some(ParticipantRole::Moderator), &[Permission::Mute], false, Permission::Kick));
+        let legacy = stored_permissions(None);
+        assert!(holds(Some(ParticipantRole::Moderator), &legacy, false, Permission::DeleteMessages));
+        assert!(!holds(Some(ParticipantRole::Moderator), &legacy, false, Permission::ManageModerators));
+        assert_eq!(store_permissions(&[Permission::Kick, Permission::Mute, Permission::Kick]), "mute,kick");
+        assert_eq!(stored_permissions(Some("mute,kick,bogus")), [Permission::Mute, Permission::Kick]);
     }
 
     #[test]

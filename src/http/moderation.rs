@@ -12,7 +12,8 @@ use crate::domain::moderation::{
     BanList, BanRequest, KickRequest, ModerationLog, ModerationLogQuery, ModerationNotice, MuteRequest,
     UnbanRequest, UnmuteRequest,
 };
-use crate::domain::room::RoomId;
+use crate::domain::room::{GrantModerator, Moderator, ModeratorList, RoomId};
+use crate::domain::user::UserId;
 use crate::error::{AppResult, ErrorBody};
 use crate::state::AppState;
 
@@ -25,6 +26,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ban))
         .routes(routes!(unban))
         .routes(routes!(bans))
+        .routes(routes!(moderators))
+        .routes(routes!(grant_moderator, revoke_moderator))
 }
 
 /// # `GET /api/chat/rooms/{id}/moderation-log`
@@ -170,4 +173,66 @@ async fn bans(
     Path(room_id): Path<RoomId>,
 ) -> AppResult<axum::Json<BanList>> {
     Ok(axum::Json(moderation::bans(&state, &auth, room_id).await?))
+}
+
+/// # `GET /api/chat/rooms/{id}/moderators`
+///
+/// The room's owners and moderators with their permissions.
+#[utoipa::path(get, path = "/api/chat/rooms/{id}/moderators", tag = "moderation", params(("id" = i64, Path)),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = ModeratorList),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+async fn moderators(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(room_id): Path<RoomId>,
+) -> AppResult<axum::Json<ModeratorList>> {
+    Ok(axum::Json(moderation::moderators(&state, &auth, room_id).await?))
+}
+
+/// # `PUT /api/chat/rooms/{id}/moderators/{user_id}`
+///
+/// Grants a participant exactly these permissions (`manage_moderators`); nobody grants
+/// a permission they do not hold.
+#[utoipa::path(put, path = "/api/chat/rooms/{id}/moderators/{user_id}", tag = "moderation",
+    params(("id" = i64, Path), ("user_id" = i64, Path)), request_body = GrantModerator,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = Moderator),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn grant_moderator(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path((room_id, user_id)): Path<(RoomId, UserId)>,
+    Json(req): Json<GrantModerator>,
+) -> AppResult<axum::Json<Moderator>> {
+    Ok(axum::Json(moderation::grant_moderator(&state, &auth, room_id, user_id, req).await?))
+}
+
+/// # `DELETE /api/chat/rooms/{id}/moderators/{user_id}`
+///
+/// Makes a moderator a plain member again (`manage_moderators`).
+#[utoipa::path(delete, path = "/api/chat/rooms/{id}/moderators/{user_id}", tag = "moderation",
+    params(("id" = i64, Path), ("user_id" = i64, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Now a member"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+async fn revoke_moderator(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path((room_id, user_id)): Path<(RoomId, UserId)>,
+) -> AppResult<axum::http::StatusCode> {
+    moderation::revoke_moderator(&state, &auth, room_id, user_id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,7 @@ use crate::domain::presence::Presence;
 use crate::domain::room::{
     NotificationLevel, Participant, ParticipantRole, Room, RoomId, RoomSettings, RoomType,
 };
-use crate::domain::user::UserId;
+use crate::domain::user::{User, UserId};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct RoomRow {
@@ -62,6 +62,7 @@ struct RoomAndMembership {
     last_read_message_id: Option<i64>,
     notifications: Option<NotificationLevel>,
     sound: Option<bool>,
+    permissions: Option<String>,
 }
 
 /// The caller's own participation in a room.
@@ -73,6 +74,8 @@ pub struct Membership {
     pub last_read_message_id: Option<i64>,
     pub notifications: NotificationLevel,
     pub sound: bool,
+    /// A moderator's grants as stored; see `domain::room::stored_permissions`.
+    pub permissions: Option<String>,
 }
 
 #[derive(Debug, FromRow)]
@@ -289,7 +292,8 @@ impl Store {
         const SQL: &str = concat!(
             "SELECT ",
             room_columns!(),
-            ", p.role, p.muted_until, p.last_read_seq, p.last_read_message_id, p.notifications, p.sound \
+            ", p.role, p.muted_until, p.last_read_seq, p.last_read_message_id, p.notifications, p.sound, \
+            p.permissions \
             FROM room r LEFT JOIN participant p ON p.room_id = r.room_id AND p.user_id = $2 \
             WHERE r.room_id = $1"
         );
@@ -306,6 +310,7 @@ impl Store {
                     last_read_message_id: row.last_read_message_id,
                     notifications,
                     sound,
+                    permissions: row.permissions,
                 }),
                 _ => None,
             };
@@ -318,8 +323,8 @@ impl Store {
         room_id: RoomId,
         user_id: UserId,
     ) -> Result<Option<Membership>, sqlx::Error> {
-        const SQL: &str = "SELECT role, muted_until, last_read_seq, last_read_message_id, notifications, sound \
-            FROM participant WHERE room_id = $1 AND user_id = $2";
+        const SQL: &str = "SELECT role, muted_until, last_read_seq, last_read_message_id, notifications, sound, \
+            permissions FROM participant WHERE room_id = $1 AND user_id = $2";
         with_pool!(self, reader, |pool| sqlx::query_as(SQL)
             .bind(room_id)
             .bind(user_id)
@@ -333,6 +338,57 @@ impl Store {
             FROM participant p JOIN app_user u ON u.user_id = p.user_id WHERE p.room_id = $1 \
             ORDER BY CASE p.role WHEN 'owner' THEN 0 WHEN 'moderator' THEN 1 ELSE 2 END, u.username_folded";
         with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(room_id).fetch_all(pool).await)
+    }
+
+    /// Makes a participant a moderator with these grants (`Some`), or a member again
+    /// (`None`), and logs it, in one transaction; false if they are not a participant.
+    pub async fn set_moderator(
+        &self,
+        room_id: RoomId,
+        user_id: UserId,
+        permissions: Option<&str>,
+        log: &crate::domain::moderation::NewModerationEntry,
+        now: Millis,
+    ) -> Result<bool, sqlx::Error> {
+        const SQL: &str =
+            "UPDATE participant SET role = $3, permissions = $4 WHERE room_id = $1 AND user_id = $2";
+        let role = if permissions.is_some() { ParticipantRole::Moderator } else { ParticipantRole::Member };
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(SQL)
+                .bind(room_id)
+                .bind(user_id)
+                .bind(role.as_str())
+                .bind(permissions)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            super::moderation::insert_entry_in!(&mut *tx, log, now)?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// The room's owners and moderators with their users and grants as stored.
+    pub async fn moderators(
+        &self,
+        room_id: RoomId,
+    ) -> Result<Vec<(User, ParticipantRole, Option<String>)>, sqlx::Error> {
+        const SQL: &str = "SELECT u.user_id, u.username, u.display_name, u.role, p.role AS participant_role, \
+            p.permissions FROM participant p JOIN app_user u ON u.user_id = p.user_id \
+            WHERE p.room_id = $1 AND p.role IN ('owner', 'moderator') ORDER BY p.role DESC, u.username_folded";
+        #[derive(FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserRow,
+            participant_role: ParticipantRole,
+            permissions: Option<String>,
+        }
+        let rows: Vec<Row> =
+            with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(room_id).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(|r| (r.user.into(), r.participant_role, r.permissions)).collect())
     }
 
     /// Every participant's id and notification level.
