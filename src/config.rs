@@ -170,6 +170,12 @@ pub struct Limits {
     /// closed at once, so one client cannot take every descriptor.
     #[arg(long, env = "EVENTSYNC_MAX_CONNECTIONS_PER_IP", default_value_t = 1000)]
     pub max_connections_per_ip: u32,
+    /// Messages one user may post per room per flood window in rooms with moderation on.
+    #[arg(long, env = "EVENTSYNC_RATE_LIMIT_FLOOD_MESSAGES", default_value_t = 5)]
+    pub rate_limit_flood_messages: u32,
+    /// The flood window, in seconds.
+    #[arg(long, env = "EVENTSYNC_RATE_LIMIT_FLOOD_WINDOW_SECONDS", default_value_t = 10)]
+    pub rate_limit_flood_window_seconds: u64,
     /// Accounts that may be registered per client IP address per minute.
     #[arg(long, env = "EVENTSYNC_RATE_LIMIT_REGISTER_PER_IP", default_value_t = 20)]
     pub rate_limit_register_per_ip: u32,

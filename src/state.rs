@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::auth::LoginLimiter;
 use crate::auth::password::PasswordHasher;
+use crate::chat::moderation::PostingLimits;
 use crate::chat::presence::PresenceRegistry;
 use crate::chat::publish::SharedPublisher;
 use crate::chat::sessions::SessionWatch;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub presence: Arc<PresenceRegistry>,
     pub typing: Arc<TypingRegistry>,
     pub sessions: Arc<SessionWatch>,
+    pub posting: Arc<PostingLimits>,
 }
 
 impl AppState {
@@ -36,6 +38,7 @@ impl AppState {
         AppState {
             passwords: PasswordHasher::new(limits.password_hash_concurrency),
             login_limiter: Arc::new(LoginLimiter::new(&limits, clock.clone())),
+            posting: Arc::new(PostingLimits::new(&limits, clock.clone())),
             metrics: Arc::new(Metrics::new()),
             limits: Arc::new(limits),
             store,

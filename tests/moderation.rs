@@ -293,3 +293,56 @@ async fn each_permission_allows_exactly_its_action() {
     let list = expect_ok(server.get(&format!("{base}/moderators"), Some(&strong)).await).await;
     assert_eq!(list["moderators"].as_array().unwrap().len(), 2, "{list}");
 }
+
+#[tokio::test]
+async fn slow_mode_flood_control_and_announcement_rooms_pace_members_not_moderators() {
+    let clock = ManualClock::starting_at(now_ms());
+    let server = TestServer::start_with(Options::with_clock(clock.clone())).await;
+    let (owner, _) = server.register("sia").await;
+    let (member, _) = server.register("sam").await;
+    let room = server.create_room(&owner, json!({"type": "general", "name": "Keynote"})).await;
+    let base = format!("/api/chat/rooms/{}", room["id"]);
+    expect_ok(server.post(&format!("{base}/join"), Some(&member), json!({})).await).await;
+    let post = |token: &str, text: &str| {
+        let (path, body, token) = (format!("{base}/messages"), json!({"content": text}), token.to_owned());
+        let server = &server;
+        async move { server.post(&path, Some(&token), body).await }
+    };
+
+    // Slow mode: one post per 30 s for members, none for the owner; the refusal says when.
+    let updated = expect_ok(server.patch(&base, &owner, json!({"slow_mode_seconds": 30})).await).await;
+    assert_eq!(updated["slow_mode_seconds"], 30);
+    expect_ok(post(&member, "first").await).await;
+    let refused = post(&member, "second").await;
+    let retry: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+    assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    for _ in 0..3 {
+        expect_ok(post(&owner, "owner is exempt").await).await;
+    }
+    clock.advance(Duration::from_secs(30));
+    expect_ok(post(&member, "second, later").await).await;
+    let response = server.patch(&base, &owner, json!({"slow_mode_seconds": 86401})).await;
+    assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
+
+    // Flood control, with moderation on: 5 posts per 10 s, then rate_limited.
+    expect_ok(server.patch(&base, &owner, json!({"slow_mode_seconds": 0, "moderation_enabled": true})).await)
+        .await;
+    clock.advance(Duration::from_secs(60));
+    for n in 0..5 {
+        expect_ok(post(&member, &format!("flood {n}")).await).await;
+    }
+    assert_error(post(&member, "one too many").await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    clock.advance(Duration::from_secs(10));
+    expect_ok(post(&member, "after the window").await).await;
+
+    // Announcement-only: members read, moderators post.
+    expect_ok(
+        server.patch(&base, &owner, json!({"posting": "moderators", "moderation_enabled": false})).await,
+    )
+    .await;
+    assert_error(post(&member, "can I?").await, StatusCode::FORBIDDEN, "posting_restricted").await;
+    expect_ok(post(&owner, "Doors open at 9").await).await;
+    let response = server.patch(&base, &owner, json!({"posting": "nobody"})).await;
+    assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
+}

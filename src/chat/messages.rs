@@ -14,7 +14,7 @@ use crate::domain::message::{
 };
 use crate::domain::moderation::{ModerationAction, NewModerationEntry};
 use crate::domain::page_limit;
-use crate::domain::room::{NotificationLevel, Permission, RoomId};
+use crate::domain::room::{NotificationLevel, Permission, Posting, RoomId};
 use crate::domain::user::UserId;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -93,6 +93,15 @@ pub async fn send_message(
     let now = state.clock.now_ms();
     require_not_muted(membership, now)?;
     let new = req.validate(now)?;
+    if !access.moderates() {
+        if access.room.settings.posting == Posting::Moderators {
+            return Err(AppError::forbidden_because(
+                "posting_restricted",
+                "only the room's moderators post here",
+            ));
+        }
+        state.posting.check(&access.room.settings, room_id, caller.user.id, now)?;
+    }
     if new.message_type == MessageType::EventUpdate {
         let organizer = match access.room.event_id {
             Some(event_id) => state.store.event_organizer(event_id).await?,

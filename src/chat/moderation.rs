@@ -12,8 +12,8 @@ use crate::domain::moderation::{
 };
 use crate::domain::page_limit;
 use crate::domain::room::{
-    GrantModerator, Moderator, ModeratorList, ParticipantRole, Permission, RoomId, store_permissions,
-    stored_permissions,
+    GrantModerator, Moderator, ModeratorList, ParticipantRole, Permission, RoomId, RoomSettings,
+    SLOW_MODE_MAX_SECONDS, store_permissions, stored_permissions,
 };
 use crate::domain::user::{Role, User, UserId};
 use crate::error::{AppError, AppResult};
@@ -346,4 +346,51 @@ pub async fn bans(state: &AppState, caller: &AuthUser, room_id: RoomId) -> AppRe
     let access = RoomAccess::load(state, caller, room_id).await?;
     access.require(Permission::Ban)?;
     Ok(BanList { bans: state.store.bans(room_id, state.clock.now_ms()).await? })
+}
+
+/// How fast members may post: slow mode (a room setting) and flood control (rooms with
+/// moderation on; a rate limit, off with `EVENTSYNC_RATE_LIMITS=off`). Moderators are
+/// exempt from both. Held per instance.
+pub struct PostingLimits {
+    last_post: std::sync::Mutex<std::collections::HashMap<(RoomId, UserId), Millis>>,
+    flood: crate::ratelimit::RateLimiter,
+    flood_on: bool,
+}
+
+/// Entries above this count trigger a sweep of those older than the longest slow mode.
+const SLOW_MODE_SWEEP: usize = 10_000;
+
+impl PostingLimits {
+    pub fn new(limits: &crate::config::Limits, clock: crate::clock::SharedClock) -> Self {
+        let window = std::time::Duration::from_secs(limits.rate_limit_flood_window_seconds.max(1));
+        PostingLimits {
+            last_post: Default::default(),
+            flood: crate::ratelimit::RateLimiter::new(limits.rate_limit_flood_messages, window, clock),
+            flood_on: limits.rate_limits_on(),
+        }
+    }
+
+    /// Counts a post by `user_id` in the room, or refuses it with when to try again.
+    pub fn check(&self, room: &RoomSettings, room_id: RoomId, user_id: UserId, now: Millis) -> AppResult<()> {
+        if room.moderation_enabled && self.flood_on {
+            self.flood
+                .check(&format!("{room_id}:{user_id}"))
+                .map_err(|wait| AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) })?;
+        }
+        if room.slow_mode_seconds > 0 {
+            let interval = room.slow_mode_seconds.saturating_mul(1000);
+            let mut last = self.last_post.lock().unwrap_or_else(|p| p.into_inner());
+            if last.len() > SLOW_MODE_SWEEP {
+                last.retain(|_, at| now - *at < SLOW_MODE_MAX_SECONDS * 1000);
+            }
+            if let Some(at) = last.get(&(room_id, user_id))
+                && now - at < interval
+            {
+                let wait_ms = interval - (now - at);
+                return Err(AppError::RateLimited { retry_after_secs: ((wait_ms + 999) / 1000) as u64 });
+            }
+            last.insert((room_id, user_id), now);
+        }
+        Ok(())
+    }
 }

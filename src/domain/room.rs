@@ -149,6 +149,23 @@ pub struct RoomSettings {
     pub allow_voice: bool,
     /// Turns on the content filter and flood control.
     pub moderation_enabled: bool,
+    /// A member may post once per this many seconds (0: off); moderators are exempt.
+    #[schema(minimum = 0, maximum = 86400)]
+    pub slow_mode_seconds: i64,
+    /// `everyone`, or `moderators` for an announcement-only room.
+    pub posting: Posting,
+}
+
+/// Longest slow mode interval: a day.
+pub const SLOW_MODE_MAX_SECONDS: i64 = 86_400;
+
+text_enum! {
+    /// Who may post in a room.
+    pub enum Posting {
+        Everyone = "everyone",
+        /// Only the owner, moderators and admins (a stage or keynote room).
+        Moderators = "moderators",
+    }
 }
 
 impl RoomSettings {
@@ -162,11 +179,19 @@ impl RoomSettings {
             allow_files: true,
             allow_voice: true,
             moderation_enabled: false,
+            slow_mode_seconds: 0,
+            posting: Posting::Everyone,
         }
     }
 
     /// Trims and checks the free-text settings.
     pub fn validated(self) -> Result<RoomSettings, AppError> {
+        if !(0..=SLOW_MODE_MAX_SECONDS).contains(&self.slow_mode_seconds) {
+            return Err(AppError::validation(
+                "invalid_field",
+                format!("slow_mode_seconds must be 0–{SLOW_MODE_MAX_SECONDS}"),
+            ));
+        }
         Ok(RoomSettings {
             name: validate_name(&self.name)?,
             description: validate_description(&self.description)?,
@@ -399,7 +424,7 @@ mod tests {
         let schema = serde_json::to_value(RoomSettingsPatch::schema()).unwrap();
         let full = serde_json::to_value(<RoomSettings as PartialSchema>::schema()).unwrap();
         assert_eq!(schema["properties"], full["properties"]);
-        assert!(full["required"].as_array().is_some_and(|r| r.len() == 6), "{full}");
+        assert!(full["required"].as_array().is_some_and(|r| r.len() == 8), "{full}");
         assert!(schema.get("required").is_none_or(|r| r.as_array().is_some_and(Vec::is_empty)), "{schema}");
     }
 }

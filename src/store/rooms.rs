@@ -126,7 +126,7 @@ macro_rules! settings_columns {
     (@ $p:literal) => {
         concat!(
             $p, "name, ", $p, "description, ", $p, "is_public, ", $p, "allow_files, ", $p, "allow_voice, ", $p,
-            "moderation_enabled"
+            "moderation_enabled, ", $p, "slow_mode_seconds, ", $p, "posting"
         )
     };
 }
@@ -142,6 +142,8 @@ macro_rules! bind_settings {
             .bind(s.allow_files)
             .bind(s.allow_voice)
             .bind(s.moderation_enabled)
+            .bind(s.slow_mode_seconds)
+            .bind(s.posting.as_str())
     }};
 }
 pub(super) use bind_settings;
@@ -168,7 +170,7 @@ pub(super) const INSERT_ROOM: &str = concat!(
     "INSERT INTO room (",
     settings_columns!(),
     ", room_type, event_id, direct_key, created_by, created_at, last_activity_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING room_id"
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING room_id"
 );
 
 /// New participants start with everything already in the room marked read.
@@ -450,7 +452,7 @@ impl Store {
         const SQL: &str = concat!(
             "UPDATE room SET (",
             settings_columns!(),
-            ") = ($1, $2, $3, $4, $5, $6) WHERE room_id = $7"
+            ") = ($1, $2, $3, $4, $5, $6, $7, $8) WHERE room_id = $9"
         );
         with_pool!(self, writer, |pool| {
             bind_settings!(sqlx::query(SQL), settings).bind(room_id).execute(pool).await.map(drop)
@@ -519,6 +521,8 @@ mod tests {
             allow_files: false,
             allow_voice: true,
             moderation_enabled: false,
+            slow_mode_seconds: 0,
+            posting: crate::domain::room::Posting::Everyone,
         };
         let owner = store
             .insert_user(crate::store::NewUser {
@@ -548,6 +552,8 @@ mod tests {
             allow_files: true,
             allow_voice: false,
             moderation_enabled: true,
+            slow_mode_seconds: 30,
+            posting: crate::domain::room::Posting::Moderators,
         };
         store.update_room_settings(room_id, &second).await.unwrap();
         assert_eq!(store.room(room_id).await.unwrap().unwrap().settings, second);
