@@ -346,3 +346,74 @@ async fn slow_mode_flood_control_and_announcement_rooms_pace_members_not_moderat
     let response = server.patch(&base, &owner, json!({"posting": "nobody"})).await;
     assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
 }
+
+/// An event's organizer bans a user from every room of the event, including a room
+/// created afterwards; each room's log records it; lifting it lets them back in.
+#[tokio::test]
+async fn event_wide_bans_cover_rooms_created_later() {
+    let server = TestServer::start().await;
+    let (organizer, _) = server.register("orga").await;
+    let (attendee, attendee_user) = server.register("atte").await;
+    let (stranger, _) = server.register("stra").await;
+    let event = expect_ok(
+        server
+            .post(
+                "/api/events",
+                Some(&organizer),
+                json!({"title": "Conf", "starts_at": "2026-12-01T18:00:00Z"}),
+            )
+            .await,
+    )
+    .await;
+    expect_ok(
+        server.post(&format!("/api/events/{}/register", event["id"]), Some(&attendee), json!({})).await,
+    )
+    .await;
+    let rooms =
+        expect_ok(server.get(&format!("/api/chat/events/{}/rooms", event["id"]), Some(&organizer)).await)
+            .await;
+    let event_room = rooms["rooms"][0]["id"].clone();
+    expect_ok(server.post(&format!("/api/chat/rooms/{event_room}/join"), Some(&attendee), json!({})).await)
+        .await;
+
+    let ban = format!("/api/events/{}/ban", event["id"]);
+    let body = json!({"user_id": attendee_user["id"], "reason": "harassment"});
+    assert_error(server.post(&ban, Some(&stranger), body.clone()).await, StatusCode::FORBIDDEN, "forbidden")
+        .await;
+    expect_ok(server.post(&ban, Some(&organizer), body).await).await;
+    let message = assert_error(
+        server.post(&format!("/api/chat/rooms/{event_room}/join"), Some(&attendee), json!({})).await,
+        StatusCode::FORBIDDEN,
+        "banned",
+    )
+    .await;
+    assert!(message.contains("banned"), "{message}");
+
+    // A public room of the event made after the ban keeps them out too.
+    let later = server
+        .create_room(&organizer, json!({"type": "general", "name": "Hallway", "event_id": event["id"]}))
+        .await;
+    let join_later = format!("/api/chat/rooms/{}/join", later["id"]);
+    assert_error(server.post(&join_later, Some(&attendee), json!({})).await, StatusCode::FORBIDDEN, "banned")
+        .await;
+    let log = expect_ok(
+        server.get(&format!("/api/chat/rooms/{event_room}/moderation-log"), Some(&organizer)).await,
+    )
+    .await;
+    assert_eq!(
+        (&log["entries"][0]["action"], &log["entries"][0]["reason"]),
+        (&json!("ban"), &json!("harassment"))
+    );
+
+    expect_ok(
+        server
+            .post(
+                &format!("/api/events/{}/unban", event["id"]),
+                Some(&organizer),
+                json!({"user_id": attendee_user["id"]}),
+            )
+            .await,
+    )
+    .await;
+    expect_ok(server.post(&join_later, Some(&attendee), json!({})).await).await;
+}

@@ -53,6 +53,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("/api/events", "get"),
     ("/api/events/{id}", "get"),
     ("/api/events/{id}/register", "post"),
+    ("/api/events/{id}/ban", "post"),
+    ("/api/events/{id}/unban", "post"),
     ("/api/chat/rooms", "get"),
     ("/api/chat/rooms", "post"),
     ("/api/chat/rooms/public", "get"),

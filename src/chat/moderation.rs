@@ -7,8 +7,8 @@ use super::publish::ChatEvent;
 use crate::auth::AuthUser;
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::moderation::{
-    BanList, BanRequest, KickRequest, ModerationAction, ModerationLog, ModerationLogQuery, ModerationNotice,
-    MuteRequest, NewModerationEntry, UnbanRequest, UnmuteRequest, validate_reason,
+    BanList, BanRequest, EventBanNotice, KickRequest, ModerationAction, ModerationLog, ModerationLogQuery,
+    ModerationNotice, MuteRequest, NewModerationEntry, UnbanRequest, UnmuteRequest, validate_reason,
 };
 use crate::domain::page_limit;
 use crate::domain::room::{
@@ -393,4 +393,59 @@ impl PostingLimits {
         }
         Ok(())
     }
+}
+
+/// Bans a user from every room of an event, also rooms created later (the event's
+/// organizer or an admin); each room's log records it.
+pub async fn ban_from_event(
+    state: &AppState,
+    caller: &AuthUser,
+    event_id: i64,
+    req: BanRequest,
+) -> AppResult<EventBanNotice> {
+    let organizer = state.store.event_organizer(event_id).await?.ok_or(AppError::NotFound("event"))?;
+    if organizer != caller.user.id && caller.user.role != Role::Admin {
+        return Err(AppError::forbidden("only the event's organizer or an admin bans from a whole event"));
+    }
+    let reason = validate_reason(req.reason.as_deref())?;
+    let user = state.store.users_by_ids(&[req.user_id]).await?.pop().ok_or(AppError::NotFound("user"))?;
+    if user.role == Role::Admin || user.id == organizer {
+        return Err(AppError::forbidden("the event's organizer and admins cannot be banned"));
+    }
+    let now = state.clock.now_ms();
+    let until = deadline(now, req.duration_seconds);
+    // The room id is filled in per room by the store.
+    let log = entry(0, caller, ModerationAction::Ban, user.id, reason.clone(), req.duration_seconds);
+    let removed = state.store.ban_from_event(event_id, user.id, until, &log, now).await?;
+    for room_id in removed {
+        super::typing::stopped_by_sending(state, room_id, user.id).await;
+        let notice = ModerationNotice {
+            room_id,
+            user: user.clone(),
+            actor: Some(caller.user.clone()),
+            until: until.map(to_rfc3339),
+            reason: reason.clone(),
+        };
+        state.publisher.publish(ChatEvent::UserBanned { notice, was_participant: true }).await;
+    }
+    Ok(EventBanNotice { event_id, user, until: until.map(to_rfc3339), reason })
+}
+
+/// Lifts an event-wide ban (the event's organizer or an admin).
+pub async fn unban_from_event(
+    state: &AppState,
+    caller: &AuthUser,
+    event_id: i64,
+    req: UnbanRequest,
+) -> AppResult<EventBanNotice> {
+    let organizer = state.store.event_organizer(event_id).await?.ok_or(AppError::NotFound("event"))?;
+    if organizer != caller.user.id && caller.user.role != Role::Admin {
+        return Err(AppError::forbidden("only the event's organizer or an admin lifts an event-wide ban"));
+    }
+    let user = state.store.users_by_ids(&[req.user_id]).await?.pop().ok_or(AppError::NotFound("user"))?;
+    let log = entry(0, caller, ModerationAction::Unban, user.id, None, None);
+    if !state.store.unban_from_event(event_id, user.id, &log, state.clock.now_ms()).await? {
+        return Err(AppError::NotFound("ban"));
+    }
+    Ok(EventBanNotice { event_id, user, until: None, reason: None })
 }

@@ -146,3 +146,12 @@ pub struct Ban {
 pub struct BanList {
     pub bans: Vec<Ban>,
 }
+
+/// The answer to an event-wide ban or unban.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventBanNotice {
+    pub event_id: i64,
+    pub user: User,
+    pub until: Option<String>,
+    pub reason: Option<String>,
+}

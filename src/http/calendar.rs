@@ -11,6 +11,7 @@ use super::extract::{Json, Path, Query};
 use crate::auth::AuthUser;
 use crate::chat::calendar::{self, ListCalendarEvents};
 use crate::domain::calendar::{CalendarEvent, CalendarEventId, CreateCalendarEvent};
+use crate::domain::moderation::{BanRequest, EventBanNotice, UnbanRequest};
 use crate::error::{AppResult, ErrorBody};
 use crate::state::AppState;
 
@@ -19,6 +20,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_event, list_events))
         .routes(routes!(get_event))
         .routes(routes!(register_attendee))
+        .routes(routes!(ban_from_event))
+        .routes(routes!(unban_from_event))
 }
 
 /// `GET /api/events` answer.
@@ -95,4 +98,45 @@ async fn register_attendee(
     Path(event_id): Path<CalendarEventId>,
 ) -> AppResult<axum::Json<CalendarEvent>> {
     Ok(axum::Json(calendar::register_attendee(&state, &auth, event_id).await?))
+}
+
+/// # `POST /api/events/{id}/ban`
+///
+/// Bans a user from every room of the event, also rooms created later (the organizer or
+/// an admin); each room's moderation log records it.
+#[utoipa::path(post, path = "/api/events/{id}/ban", tag = "moderation", params(("id" = i64, Path)),
+    request_body = BanRequest, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = EventBanNotice),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn ban_from_event(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(event_id): Path<CalendarEventId>,
+    Json(req): Json<BanRequest>,
+) -> AppResult<axum::Json<EventBanNotice>> {
+    Ok(axum::Json(crate::chat::moderation::ban_from_event(&state, &auth, event_id, req).await?))
+}
+
+/// # `POST /api/events/{id}/unban`
+#[utoipa::path(post, path = "/api/events/{id}/unban", tag = "moderation", params(("id" = i64, Path)),
+    request_body = UnbanRequest, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = EventBanNotice),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn unban_from_event(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(event_id): Path<CalendarEventId>,
+    Json(req): Json<UnbanRequest>,
+) -> AppResult<axum::Json<EventBanNotice>> {
+    Ok(axum::Json(crate::chat::moderation::unban_from_event(&state, &auth, event_id, req).await?))
 }

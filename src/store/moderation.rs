@@ -252,15 +252,19 @@ impl Store {
         })
     }
 
-    /// The user's ban from the room in force at `now`: `Some(until)` (`until` `None`:
-    /// until unbanned).
+    /// The user's ban from the room in force at `now`, from the room itself or from its
+    /// event: `Some(until)` (`until` `None`: until unbanned; the longer of two).
     pub async fn active_ban(
         &self,
         room_id: RoomId,
         user_id: i64,
         now: Millis,
     ) -> Result<Option<Option<Millis>>, sqlx::Error> {
-        const SQL: &str = "SELECT until FROM room_ban WHERE room_id = $1 AND user_id = $2 AND (until IS NULL OR until > $3)";
+        const SQL: &str = "SELECT until FROM (SELECT until FROM room_ban WHERE room_id = $1 AND user_id = $2 \
+            AND (until IS NULL OR until > $3) \
+            UNION ALL SELECT b.until FROM event_ban b JOIN room r ON r.event_id = b.event_id \
+            WHERE r.room_id = $1 AND b.user_id = $2 AND (b.until IS NULL OR b.until > $3)) AS bans \
+            ORDER BY (until IS NULL) DESC, until DESC LIMIT 1";
         with_pool!(self, reader, |pool| {
             sqlx::query_as::<_, (Option<i64>,)>(SQL)
                 .bind(room_id)
@@ -283,5 +287,76 @@ impl Store {
             sqlx::query_as(SQL).bind(room_id).bind(now).bind(BANS_LIST_MAX).fetch_all(pool).await
         })?;
         Ok(rows.into_iter().map(Ban::from).collect())
+    }
+}
+
+impl Store {
+    /// Bans a user from every room of an event (also rooms created later) and removes
+    /// them from the existing ones, logging it in each, in one transaction. Returns the
+    /// rooms they were removed from.
+    pub async fn ban_from_event(
+        &self,
+        event_id: i64,
+        user_id: i64,
+        until: Option<Millis>,
+        log: &NewModerationEntry,
+        now: Millis,
+    ) -> Result<Vec<RoomId>, sqlx::Error> {
+        const BAN: &str = "INSERT INTO event_ban (event_id, user_id, banned_by, reason, until, created_at) \
+            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id, user_id) DO UPDATE SET \
+            banned_by = excluded.banned_by, reason = excluded.reason, until = excluded.until, \
+            created_at = excluded.created_at";
+        const ROOMS: &str = "SELECT room_id FROM room WHERE event_id = $1";
+        const REMOVE: &str = "DELETE FROM participant WHERE room_id = $1 AND user_id = $2";
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(BAN)
+                .bind(event_id)
+                .bind(user_id)
+                .bind(log.actor_id)
+                .bind(&log.reason)
+                .bind(until)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let rooms: Vec<(i64,)> = sqlx::query_as(ROOMS).bind(event_id).fetch_all(&mut *tx).await?;
+            let mut removed = Vec::new();
+            for (room_id,) in rooms {
+                let done = sqlx::query(REMOVE).bind(room_id).bind(user_id).execute(&mut *tx).await?;
+                if done.rows_affected() > 0 {
+                    removed.push(room_id);
+                }
+                let entry = NewModerationEntry { room_id, ..log.clone() };
+                insert_entry_in!(&mut *tx, &entry, now)?;
+            }
+            tx.commit().await?;
+            Ok(removed)
+        })
+    }
+
+    /// Lifts an event-wide ban, logging it in each of the event's rooms; false if none.
+    pub async fn unban_from_event(
+        &self,
+        event_id: i64,
+        user_id: i64,
+        log: &NewModerationEntry,
+        now: Millis,
+    ) -> Result<bool, sqlx::Error> {
+        const UNBAN: &str = "DELETE FROM event_ban WHERE event_id = $1 AND user_id = $2";
+        const ROOMS: &str = "SELECT room_id FROM room WHERE event_id = $1";
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(UNBAN).bind(event_id).bind(user_id).execute(&mut *tx).await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            let rooms: Vec<(i64,)> = sqlx::query_as(ROOMS).bind(event_id).fetch_all(&mut *tx).await?;
+            for (room_id,) in rooms {
+                let entry = NewModerationEntry { room_id, ..log.clone() };
+                insert_entry_in!(&mut *tx, &entry, now)?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 }
