@@ -170,6 +170,10 @@ pub struct Limits {
     /// closed at once, so one client cannot take every descriptor.
     #[arg(long, env = "EVENTSYNC_MAX_CONNECTIONS_PER_IP", default_value_t = 1000)]
     pub max_connections_per_ip: u32,
+    /// Words refused (or masked, as each room chooses) in every room with moderation on;
+    /// comma-separated single words, matched ignoring case, accents and width.
+    #[arg(long, env = "EVENTSYNC_BLOCKED_WORDS", value_delimiter = ',')]
+    pub blocked_words: Vec<String>,
     /// Messages one user may post per room per flood window in rooms with moderation on.
     #[arg(long, env = "EVENTSYNC_RATE_LIMIT_FLOOD_MESSAGES", default_value_t = 5)]
     pub rate_limit_flood_messages: u32,

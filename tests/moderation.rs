@@ -417,3 +417,36 @@ async fn event_wide_bans_cover_rooms_created_later() {
     .await;
     expect_ok(server.post(&join_later, Some(&attendee), json!({})).await).await;
 }
+
+/// Blocked words fire only with moderation on, ignoring case, accents and width, in
+/// both modes; the server's list and the room's both count.
+#[tokio::test]
+async fn blocked_words_reject_or_mask_only_with_moderation_on() {
+    let mut options = Options::default();
+    options.limits.blocked_words = vec!["darn".into()];
+    let server = TestServer::start_with(options).await;
+    let (owner, _) = server.register("wanda").await;
+    let room = server.create_room(&owner, json!({"type": "general", "name": "Words"})).await;
+    let base = format!("/api/chat/rooms/{}", room["id"]);
+    let post = |text: &'static str| {
+        let (path, token) = (format!("{base}/messages"), owner.clone());
+        let server = &server;
+        async move { server.post(&path, Some(&token), json!({"content": text})).await }
+    };
+    // Moderation off: nothing is filtered.
+    expect_ok(post("darn it").await).await;
+    let settings = json!({"moderation_enabled": true, "blocked_words": ["spoiler"]});
+    let updated = expect_ok(server.patch(&base, &owner, settings).await).await;
+    assert_eq!(updated["blocked_words"], json!(["spoiler"]));
+    for text in ["DARN it", "Ｄａｒｎ", "a spöiler!"] {
+        let message =
+            assert_error(post(text).await, StatusCode::UNPROCESSABLE_ENTITY, "blocked_content").await;
+        assert!(message.contains("darn") || message.contains("spoiler"), "{message}");
+    }
+    expect_ok(post("darned spoilers are fine: other words").await).await;
+    expect_ok(server.patch(&base, &owner, json!({"filter_mode": "mask"})).await).await;
+    let masked = expect_ok(post("no SPOILER, darn").await).await;
+    assert_eq!(masked["content"], "no ***, ***");
+    let response = server.patch(&base, &owner, json!({"blocked_words": ["two words"]})).await;
+    assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
+}

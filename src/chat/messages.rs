@@ -92,7 +92,8 @@ pub async fn send_message(
     let membership = access.require_participant()?;
     let now = state.clock.now_ms();
     require_not_muted(membership, now)?;
-    let new = req.validate(now)?;
+    let mut new = req.validate(now)?;
+    new.content = super::moderation::filter_content(state, &access.room.settings, new.content)?;
     if !access.moderates() {
         if access.room.settings.posting == Posting::Moderators {
             return Err(AppError::forbidden_because(
@@ -250,6 +251,7 @@ pub async fn edit_message(
         ));
     }
     let content = message::validate_content(&req.content)?;
+    let content = super::moderation::filter_content(state, &access.room.settings, content)?;
     if facts.content.as_deref() == Some(content.as_str()) {
         return load_message(state, message_id, Some(caller.user.id)).await;
     }

@@ -16,6 +16,7 @@ use crate::domain::room::{
     SLOW_MODE_MAX_SECONDS, store_permissions, stored_permissions,
 };
 use crate::domain::user::{Role, User, UserId};
+use crate::domain::words::{self, FilterMode};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -448,4 +449,24 @@ pub async fn unban_from_event(
         return Err(AppError::NotFound("ban"));
     }
     Ok(EventBanNotice { event_id, user, until: None, reason: None })
+}
+
+/// Applies the blocked words (the server's and the room's) to a message's text in rooms
+/// with moderation on: refused with the word named, or masked, as the room chooses.
+pub fn filter_content(state: &AppState, room: &RoomSettings, content: String) -> AppResult<String> {
+    if !room.moderation_enabled {
+        return Ok(content);
+    }
+    let blocked: Vec<String> =
+        state.limits.blocked_words.iter().chain(&room.blocked_words.0).cloned().collect();
+    let Some(word) = words::find_blocked(&content, &blocked) else {
+        return Ok(content);
+    };
+    match room.filter_mode {
+        FilterMode::Reject => Err(AppError::validation(
+            "blocked_content",
+            format!("the message holds a word this room does not allow: {word:?}"),
+        )),
+        FilterMode::Mask => Ok(words::mask(&content, &blocked)),
+    }
 }

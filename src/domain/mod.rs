@@ -11,6 +11,7 @@ pub mod notification;
 pub mod presence;
 pub mod room;
 pub mod user;
+pub mod words;
 
 use serde::Deserialize;
 use utoipa::ToSchema;

@@ -12,6 +12,7 @@ use super::message::MessageId;
 use super::presence::Presence;
 use super::trimmed_text;
 use super::user::{User, UserId};
+use super::words::{FilterMode, WordList};
 use super::{NoBody, text_enum};
 use crate::error::AppError;
 
@@ -154,6 +155,11 @@ pub struct RoomSettings {
     pub slow_mode_seconds: i64,
     /// `everyone`, or `moderators` for an announcement-only room.
     pub posting: Posting,
+    /// With moderation on: words refused or masked besides the server's list (single
+    /// words, matched ignoring case, accents and width).
+    pub blocked_words: WordList,
+    /// `reject` (422 `blocked_content`) or `mask` (stored with `***`).
+    pub filter_mode: FilterMode,
 }
 
 /// Longest slow mode interval: a day.
@@ -181,6 +187,8 @@ impl RoomSettings {
             moderation_enabled: false,
             slow_mode_seconds: 0,
             posting: Posting::Everyone,
+            blocked_words: WordList::default(),
+            filter_mode: FilterMode::Reject,
         }
     }
 
@@ -192,7 +200,9 @@ impl RoomSettings {
                 format!("slow_mode_seconds must be 0–{SLOW_MODE_MAX_SECONDS}"),
             ));
         }
+        let blocked_words = WordList(super::words::validate_room_words(&self.blocked_words.0)?);
         Ok(RoomSettings {
+            blocked_words,
             name: validate_name(&self.name)?,
             description: validate_description(&self.description)?,
             ..self
@@ -424,7 +434,7 @@ mod tests {
         let schema = serde_json::to_value(RoomSettingsPatch::schema()).unwrap();
         let full = serde_json::to_value(<RoomSettings as PartialSchema>::schema()).unwrap();
         assert_eq!(schema["properties"], full["properties"]);
-        assert!(full["required"].as_array().is_some_and(|r| r.len() == 8), "{full}");
+        assert!(full["required"].as_array().is_some_and(|r| r.len() == 10), "{full}");
         assert!(schema.get("required").is_none_or(|r| r.as_array().is_some_and(Vec::is_empty)), "{schema}");
     }
 }

@@ -126,7 +126,8 @@ macro_rules! settings_columns {
     (@ $p:literal) => {
         concat!(
             $p, "name, ", $p, "description, ", $p, "is_public, ", $p, "allow_files, ", $p, "allow_voice, ", $p,
-            "moderation_enabled, ", $p, "slow_mode_seconds, ", $p, "posting"
+            "moderation_enabled, ", $p, "slow_mode_seconds, ", $p, "posting, ", $p, "blocked_words, ", $p,
+            "filter_mode"
         )
     };
 }
@@ -144,6 +145,8 @@ macro_rules! bind_settings {
             .bind(s.moderation_enabled)
             .bind(s.slow_mode_seconds)
             .bind(s.posting.as_str())
+            .bind(s.blocked_words.stored())
+            .bind(s.filter_mode.as_str())
     }};
 }
 pub(super) use bind_settings;
@@ -170,7 +173,7 @@ pub(super) const INSERT_ROOM: &str = concat!(
     "INSERT INTO room (",
     settings_columns!(),
     ", room_type, event_id, direct_key, created_by, created_at, last_activity_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING room_id"
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING room_id"
 );
 
 /// New participants start with everything already in the room marked read.
@@ -452,7 +455,7 @@ impl Store {
         const SQL: &str = concat!(
             "UPDATE room SET (",
             settings_columns!(),
-            ") = ($1, $2, $3, $4, $5, $6, $7, $8) WHERE room_id = $9"
+            ") = ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) WHERE room_id = $11"
         );
         with_pool!(self, writer, |pool| {
             bind_settings!(sqlx::query(SQL), settings).bind(room_id).execute(pool).await.map(drop)
@@ -523,6 +526,8 @@ mod tests {
             moderation_enabled: false,
             slow_mode_seconds: 0,
             posting: crate::domain::room::Posting::Everyone,
+            blocked_words: crate::domain::words::WordList(vec!["spoiler".into()]),
+            filter_mode: crate::domain::words::FilterMode::Mask,
         };
         let owner = store
             .insert_user(crate::store::NewUser {
@@ -554,6 +559,8 @@ mod tests {
             moderation_enabled: true,
             slow_mode_seconds: 30,
             posting: crate::domain::room::Posting::Moderators,
+            blocked_words: crate::domain::words::WordList::default(),
+            filter_mode: crate::domain::words::FilterMode::Reject,
         };
         store.update_room_settings(room_id, &second).await.unwrap();
         assert_eq!(store.room(room_id).await.unwrap().unwrap().settings, second);
