@@ -156,3 +156,40 @@ async fn presence_grace_and_typing_expiry_follow_the_clock() {
     typing::tick(&state).await;
     assert!(matches!(&recorder.take()[..], [ChatEvent::Typing { typing: false, .. }]));
 }
+
+/// A mute runs out on the clock and the room is told (`user_unmuted`), without sleeping.
+#[tokio::test]
+async fn a_mute_runs_out_on_the_clock_and_the_room_hears_it() {
+    use eventsync_chat::chat::moderation;
+    use eventsync_chat::clock::ManualClock;
+    use eventsync_chat::domain::moderation::MuteRequest;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.expect("store");
+    let recorder = Arc::new(Recorder::default());
+    let clock = ManualClock::starting_at(1_000_000);
+    let state = AppState::new(store, Arc::new(clock.clone()), Limits::default(), recorder.clone());
+    let owner = user(&state, "olive").await;
+    let member = user(&state, "morgan").await;
+    let create: CreateRoom =
+        serde_json::from_value(json!({"type": "group", "name": "Crew", "participant_ids": [member.user.id]}))
+            .unwrap();
+    let (room, _) = rooms::create_room(&state, &owner, create).await.expect("create");
+    let mute = MuteRequest { user_id: member.user.id, duration_seconds: Some(60), reason: None };
+    moderation::mute(&state, &owner, room.id, mute).await.expect("mute");
+    let refused = messages::send_message(&state, &member, room.id, text("let me speak")).await.unwrap_err();
+    assert_eq!(refused.code(), "muted");
+    recorder.take();
+
+    clock.advance(Duration::from_secs(59));
+    moderation::tick(&state).await;
+    assert!(!recorder.take().iter().any(|e| matches!(e, ChatEvent::UserUnmuted(_))), "unmuted too early");
+    clock.advance(Duration::from_secs(1));
+    moderation::tick(&state).await;
+    let events = recorder.take();
+    let unmuted: Vec<&ChatEvent> = events.iter().filter(|e| matches!(e, ChatEvent::UserUnmuted(_))).collect();
+    assert_eq!(unmuted.len(), 1, "{events:?}");
+    assert_eq!(unmuted[0].audience(), Audience::Room(room.id));
+    messages::send_message(&state, &member, room.id, text("thanks")).await.expect("speaks again");
+}

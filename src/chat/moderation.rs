@@ -336,6 +336,8 @@ pub async fn unban(
     if !state.store.unban(room_id, user.id, &log, state.clock.now_ms()).await? {
         return Err(AppError::NotFound("ban"));
     }
+    let text = format!("{} unbanned {}", caller.user.display_name, user.display_name);
+    super::messages::post_system_message(state, room_id, text).await?;
     let notice =
         ModerationNotice { room_id, user, actor: Some(caller.user.clone()), until: None, reason: None };
     state.publisher.publish(ChatEvent::UserUnbanned(notice.clone())).await;
