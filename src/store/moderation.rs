@@ -177,6 +177,28 @@ impl From<BanRow> for Ban {
 pub const BANS_LIST_MAX: i64 = 500;
 
 impl Store {
+    /// Runs `sql` (a `DELETE … WHERE room_id = $1 AND user_id = $2`) and, if it removed a
+    /// row, writes the log entry, in one transaction; whether a row went.
+    async fn delete_logged(
+        &self,
+        sql: &'static str,
+        room_id: RoomId,
+        user_id: i64,
+        log: &NewModerationEntry,
+        now: Millis,
+    ) -> Result<bool, sqlx::Error> {
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(sql).bind(room_id).bind(user_id).execute(&mut *tx).await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            insert_entry_in!(&mut *tx, log, now)?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
     /// Removes a participant and logs why, in one transaction; false if they were not one.
     pub async fn kick(
         &self,
@@ -186,16 +208,7 @@ impl Store {
         now: Millis,
     ) -> Result<bool, sqlx::Error> {
         const SQL: &str = "DELETE FROM participant WHERE room_id = $1 AND user_id = $2";
-        with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(SQL).bind(room_id).bind(user_id).execute(&mut *tx).await?;
-            if done.rows_affected() == 0 {
-                return Ok(false);
-            }
-            insert_entry_in!(&mut *tx, log, now)?;
-            tx.commit().await?;
-            Ok(true)
-        })
+        self.delete_logged(SQL, room_id, user_id, log, now).await
     }
 
     /// Bans a user from a room until `until` (`None`: until unbanned), removing them as a
@@ -240,16 +253,7 @@ impl Store {
         now: Millis,
     ) -> Result<bool, sqlx::Error> {
         const SQL: &str = "DELETE FROM room_ban WHERE room_id = $1 AND user_id = $2";
-        with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(SQL).bind(room_id).bind(user_id).execute(&mut *tx).await?;
-            if done.rows_affected() == 0 {
-                return Ok(false);
-            }
-            insert_entry_in!(&mut *tx, log, now)?;
-            tx.commit().await?;
-            Ok(true)
-        })
+        self.delete_logged(SQL, room_id, user_id, log, now).await
     }
 
     /// The user's ban from the room in force at `now`, from the room itself or from its
