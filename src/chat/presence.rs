@@ -180,6 +180,14 @@ pub async fn disconnected(state: &AppState, user_id: UserId) {
 /// The user did something: they are active now (and no longer idle).
 pub async fn touch(state: &AppState, user_id: UserId) {
     let now = state.clock.now_ms();
+    // Every socket event lands here: a user who is not idle only gets a new activity
+    // time, which changes nothing anyone sees, so skip comparing views.
+    if let Some(entry) = state.presence.lock().get_mut(&user_id)
+        && !entry.idle
+    {
+        entry.last_active_at = now;
+        return;
+    }
     let change = state.presence.update(user_id, now, |e| {
         e.last_active_at = now;
         e.idle = false;
