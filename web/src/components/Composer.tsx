@@ -1,7 +1,7 @@
 // The message composer: auto-growing textarea, Enter sends, Shift+Enter adds a line,
 // Up (in an empty composer) edits your last message, Esc cancels a reply, @ opens the
 // mention autocomplete. Drafts are kept per room in localStorage.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Message, Participant } from '../types';
 import { displayName } from '../util';
 import { plainPreview } from '../markdown';
@@ -48,6 +48,9 @@ export function Composer(p: ComposerProps) {
   const [mention, setMention] = useState<{ start: number; query: string } | null>(null);
   const [sel, setSel] = useState(0);
   const ref = useRef<HTMLTextAreaElement>(null);
+  // Where the caret goes once a picked mention is rendered. Applied in a layout effect,
+  // before the next keystroke is handled, so fast typing after a pick is never reordered.
+  const caretAfterRender = useRef<number | null>(null);
 
   useEffect(() => {
     setText(loadDraft(p.draftKey));
@@ -58,6 +61,15 @@ export function Composer(p: ComposerProps) {
   useEffect(() => {
     if (p.replyTo) ref.current?.focus();
   }, [p.replyTo]);
+
+  useLayoutEffect(() => {
+    const pos = caretAfterRender.current;
+    caretAfterRender.current = null;
+    if (pos !== null && ref.current) {
+      ref.current.focus();
+      ref.current.setSelectionRange(pos, pos);
+    }
+  }, [text]);
 
   useEffect(() => {
     const t = ref.current;
@@ -95,10 +107,7 @@ export function Composer(p: ComposerProps) {
     setText(next);
     saveDraft(p.draftKey, next);
     setMention(null);
-    requestAnimationFrame(() => {
-      t?.focus();
-      t?.setSelectionRange(pos, pos);
-    });
+    caretAfterRender.current = pos;
   };
 
   const send = () => {
