@@ -72,6 +72,10 @@ pub struct StorageArgs {
     /// Database URL (`sqlite://…` or `postgres://…`); default: SQLite file in the data directory.
     #[arg(long, env = "EVENTSYNC_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Directory of uploaded files (default: `files` in the data directory); instances
+    /// that scale out share one.
+    #[arg(long, env = "EVENTSYNC_FILES_DIR")]
+    pub files_dir: Option<PathBuf>,
 }
 
 // A database URL may carry a password: Debug output (logs, panics) never shows it.
@@ -80,6 +84,7 @@ impl std::fmt::Debug for StorageArgs {
         f.debug_struct("StorageArgs")
             .field("data_dir", &self.data_dir)
             .field("database_url", &self.database_url.as_ref().map(|_| "<redacted>"))
+            .field("files_dir", &self.files_dir)
             .finish()
     }
 }
@@ -87,7 +92,12 @@ impl std::fmt::Debug for StorageArgs {
 impl StorageArgs {
     /// A storage location for tests and tools: SQLite under `data_dir`.
     pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
-        StorageArgs { data_dir: data_dir.into(), database_url: None }
+        StorageArgs { data_dir: data_dir.into(), database_url: None, files_dir: None }
+    }
+
+    /// Where uploaded files live.
+    pub fn files_dir(&self) -> PathBuf {
+        self.files_dir.clone().unwrap_or_else(|| self.data_dir.join("files"))
     }
 }
 
@@ -200,6 +210,22 @@ pub struct Limits {
     /// (or beyond 1024 events) new ones are refused with `rate_limited`.
     #[arg(long, env = "EVENTSYNC_SOCKET_QUEUE_BYTES", default_value_t = 1024 * 1024)]
     pub socket_queue_bytes: usize,
+    /// Largest uploaded file, in bytes (50 MiB).
+    #[arg(long, env = "EVENTSYNC_MAX_UPLOAD_BYTES", default_value_t = 50 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
+    /// Longest `expires_in` an upload may ask for, in seconds (30 days).
+    #[arg(long, env = "EVENTSYNC_MAX_FILE_EXPIRY_SECONDS", default_value_t = 30 * 24 * 3600)]
+    pub max_file_expiry_seconds: u64,
+    /// Largest image (width × height) decoded for a thumbnail; larger ones are refused.
+    #[arg(long, env = "EVENTSYNC_MAX_IMAGE_PIXELS", default_value_t = 40_000_000)]
+    pub max_image_pixels: u64,
+    /// Thumbnails made at once (each holds one image in memory).
+    #[arg(long, env = "EVENTSYNC_THUMBNAIL_CONCURRENCY", default_value_t = 2)]
+    pub thumbnail_concurrency: usize,
+    /// Age after which a stored blob that no file record names (an upload cut short by
+    /// a crash) is deleted by the sweep at start; longer than any upload takes.
+    #[arg(long, env = "EVENTSYNC_ORPHAN_BLOB_AGE_SECONDS", default_value_t = 3600)]
+    pub orphan_blob_age_seconds: u64,
 }
 
 impl Limits {
@@ -261,6 +287,7 @@ mod tests {
         let storage = StorageArgs {
             data_dir: "./data".into(),
             database_url: Some("postgres://chat:hunter2@db/chat".into()),
+            files_dir: None,
         };
         assert!(!format!("{storage:?}").contains("hunter2"));
     }

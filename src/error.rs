@@ -36,8 +36,14 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Something that existed and is gone for good (an expired file): 410.
+    #[error("{1}")]
+    Gone(&'static str, String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A `Range` outside a file of this many bytes: 416.
+    #[error("the requested range lies outside the file ({0} bytes)")]
+    RangeNotSatisfiable(u64),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("too many requests; try again in {retry_after_secs} s")]
@@ -99,11 +105,13 @@ impl AppError {
             | AppError::BadRequest { code, .. }
             | AppError::Conflict { code, .. }
             | AppError::Forbidden { code, .. } => code,
+            AppError::Gone(code, _) => code,
             AppError::Unauthenticated => "unauthenticated",
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::CrossOrigin => "cross_origin_refused",
             AppError::NotFound(_) => "not_found",
             AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::RangeNotSatisfiable(_) => "range_not_satisfiable",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::MethodNotAllowed => "method_not_allowed",
@@ -120,7 +128,9 @@ impl AppError {
             AppError::Forbidden { .. } | AppError::CrossOrigin => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Gone(..) => StatusCode::GONE,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -39,6 +39,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod metrics;
 pub mod ratelimit;
@@ -75,13 +76,17 @@ pub async fn run(
     let grace = Duration::from_secs(config.limits.shutdown_grace_seconds);
     let (socket_layer, io) = realtime::layer();
     let publisher = std::sync::Arc::new(realtime::broadcast::Broadcaster::new(io.clone()));
-    let state = AppState::new(store.clone(), clock, config.limits, publisher);
+    let blobs = files::blobs::BlobStore::local(&config.storage.files_dir())?;
+    let state = AppState::new(store.clone(), blobs, clock, config.limits, publisher);
     realtime::attach(&io, state.clone());
     let app = http::router(state.clone())
         .layer(socket_layer)
         .layer(axum::middleware::map_request(realtime::detach_request_buffers))
         .layer(axum::middleware::map_response(http::security_headers));
 
+    if let Err(err) = chat::files::sweep_orphans(&state).await {
+        tracing::warn!(error = %err, "could not sweep orphaned upload blobs");
+    }
     let sweeper = tokio::spawn(sweep_expired_sessions(state.clone()));
     let timers = tokio::spawn(chat::timers(state.clone()));
     let signal = async move {

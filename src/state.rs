@@ -12,6 +12,7 @@ use crate::chat::sessions::SessionWatch;
 use crate::chat::typing::TypingRegistry;
 use crate::clock::SharedClock;
 use crate::config::Limits;
+use crate::files::blobs::BlobStore;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use axum::extract::FromRef;
@@ -31,11 +32,23 @@ pub struct AppState {
     pub typing: Arc<TypingRegistry>,
     pub sessions: Arc<SessionWatch>,
     pub posting: Arc<PostingLimits>,
+    /// Uploaded files' contents.
+    pub blobs: BlobStore,
+    /// Bounds how many thumbnails are made at once.
+    pub thumbnails: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
-    pub fn new(store: Store, clock: SharedClock, limits: Limits, publisher: SharedPublisher) -> Self {
+    pub fn new(
+        store: Store,
+        blobs: BlobStore,
+        clock: SharedClock,
+        limits: Limits,
+        publisher: SharedPublisher,
+    ) -> Self {
         AppState {
+            thumbnails: Arc::new(tokio::sync::Semaphore::new(limits.thumbnail_concurrency.max(1))),
+            blobs,
             passwords: PasswordHasher::new(limits.password_hash_concurrency),
             login_limiter: Arc::new(LoginLimiter::new(&limits, clock.clone())),
             posting: Arc::new(PostingLimits::new(&limits, clock.clone())),

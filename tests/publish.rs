@@ -12,6 +12,7 @@ use eventsync_chat::clock::SystemClock;
 use eventsync_chat::config::{Limits, StorageArgs};
 use eventsync_chat::domain::message::{SendMessage, Vote};
 use eventsync_chat::domain::room::{CreateRoom, MarkRead};
+use eventsync_chat::files::blobs::BlobStore;
 use eventsync_chat::state::AppState;
 use eventsync_chat::store::Store;
 use serde_json::json;
@@ -26,6 +27,10 @@ async fn user(state: &AppState, name: &str) -> AuthUser {
     accounts::authenticate(state, &session.token).await.expect("authenticate")
 }
 
+fn blobs(dir: &tempfile::TempDir) -> BlobStore {
+    BlobStore::local(&dir.path().join("files")).expect("blob store")
+}
+
 fn text(content: &str) -> SendMessage {
     serde_json::from_value(json!({"content": content})).expect("send body")
 }
@@ -35,7 +40,7 @@ async fn each_change_is_published_once_to_its_audience() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.expect("store");
     let recorder = Arc::new(Recorder::default());
-    let state = AppState::new(store, Arc::new(SystemClock), Limits::default(), recorder.clone());
+    let state = AppState::new(store, blobs(&dir), Arc::new(SystemClock), Limits::default(), recorder.clone());
     let alice = user(&state, "alice").await;
     let bob = user(&state, "bob").await;
     let (alice_id, bob_id) = (alice.user.id, bob.user.id);
@@ -97,7 +102,7 @@ async fn presence_grace_and_typing_expiry_follow_the_clock() {
     let recorder = Arc::new(Recorder::default());
     let clock = ManualClock::starting_at(1_000_000);
     let limits = Limits { presence_grace_seconds: 5, typing_timeout_seconds: 6, ..Limits::default() };
-    let state = AppState::new(store, Arc::new(clock.clone()), limits, recorder.clone());
+    let state = AppState::new(store, blobs(&dir), Arc::new(clock.clone()), limits, recorder.clone());
     let alice = user(&state, "alice").await;
     let bob = user(&state, "bob").await;
     let create: CreateRoom =
@@ -169,7 +174,8 @@ async fn a_mute_runs_out_on_the_clock_and_the_room_hears_it() {
     let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.expect("store");
     let recorder = Arc::new(Recorder::default());
     let clock = ManualClock::starting_at(1_000_000);
-    let state = AppState::new(store, Arc::new(clock.clone()), Limits::default(), recorder.clone());
+    let state =
+        AppState::new(store, blobs(&dir), Arc::new(clock.clone()), Limits::default(), recorder.clone());
     let owner = user(&state, "olive").await;
     let member = user(&state, "morgan").await;
     let create: CreateRoom =

@@ -94,15 +94,7 @@ pub async fn send_message(
     require_not_muted(membership, now)?;
     let mut new = req.validate(now)?;
     new.content = super::moderation::filter_content(state, &access.room.settings, new.content)?;
-    if !access.moderates() {
-        if access.room.settings.posting == Posting::Moderators {
-            return Err(AppError::forbidden_because(
-                "posting_restricted",
-                "only the room's moderators post here",
-            ));
-        }
-        state.posting.check(&access.room.settings, room_id, caller.user.id, now)?;
-    }
+    check_posting(state, caller, &access, now)?;
     if new.message_type == MessageType::EventUpdate {
         let organizer = match access.room.event_id {
             Some(event_id) => state.store.event_organizer(event_id).await?,
@@ -126,6 +118,41 @@ pub async fn send_message(
             }
         }
     }
+    store_and_publish(state, caller, &access, new, replied_to).await
+}
+
+/// What every post passes once its content is known: the room's posting mode, slow
+/// mode and flood control. Moderators are exempt; a post that passes is counted.
+pub(super) fn check_posting(
+    state: &AppState,
+    caller: &AuthUser,
+    access: &RoomAccess,
+    now: Millis,
+) -> AppResult<()> {
+    if access.moderates() {
+        return Ok(());
+    }
+    if access.room.settings.posting == Posting::Moderators {
+        return Err(AppError::forbidden_because(
+            "posting_restricted",
+            "only the room's moderators post here",
+        ));
+    }
+    state.posting.check(&access.room.settings, access.room.room_id, caller.user.id, now)
+}
+
+/// Stores a checked message (with its attachment, if any), publishes it and notifies
+/// whom it concerns; `replied_to` is the sender of the message it answers. Returns the
+/// message and whether it is new (`false`: its `client_id` matched an earlier one).
+pub(super) async fn store_and_publish(
+    state: &AppState,
+    caller: &AuthUser,
+    access: &RoomAccess,
+    new: NewMessage,
+    replied_to: Option<UserId>,
+) -> AppResult<(Message, bool)> {
+    let room_id = access.room.room_id;
+    let now = state.clock.now_ms();
     let mentioned = resolve_mentions(state, room_id, &new.content).await?;
     let mention_ids: Vec<UserId> = mentioned.iter().map(|(id, _)| *id).collect();
     let inserted =
@@ -158,6 +185,7 @@ pub async fn post_system_message(state: &AppState, room_id: RoomId, text: String
         reply_to: None,
         client_id: None,
         poll: None,
+        attachment: None,
     };
     let InsertedMessage::Created(id) =
         state.store.insert_message(room_id, None, &new, &[], state.clock.now_ms()).await?

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod calendar;
+pub mod files;
 pub mod messages;
 pub mod moderation;
 pub mod notifications;
@@ -36,6 +37,9 @@ pub async fn timers(state: AppState) {
         // Mutes end to the second; their check is a database statement.
         if round % 4 == 0 {
             moderation::tick(&state).await;
+            if let Err(err) = files::purge_expired(&state).await {
+                tracing::warn!(error = %err, "could not purge expired files");
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::file::Attachment;
 use super::room::RoomId;
 use super::user::User;
 use super::user::UserId;
@@ -34,17 +35,11 @@ text_enum! {
     }
 }
 
-/// A file attached to a message (uploads arrive with the files feature).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Attachment {
-    pub id: i64,
-    pub name: String,
-    pub mime: String,
-    pub size: i64,
-    pub category: String,
-    pub has_thumbnail: bool,
-    pub expires_at: Option<String>,
-    pub download_count: i64,
+impl MessageType {
+    /// Whether messages of this type carry an uploaded file.
+    pub fn carries_file(self) -> bool {
+        matches!(self, MessageType::Image | MessageType::File | MessageType::Audio | MessageType::Video)
+    }
 }
 
 /// Reactions of one emoji on a message.
@@ -202,6 +197,8 @@ pub struct NewMessage {
     pub reply_to: Option<MessageId>,
     pub client_id: Option<String>,
     pub poll: Option<NewPoll>,
+    /// The uploaded file of an image/file/audio/video message.
+    pub attachment: Option<super::file::NewFile>,
 }
 
 /// Message text: 1–4000 characters once trimmed, stored as written.
@@ -280,23 +277,20 @@ impl SendMessage {
                 return Err(AppError::validation("invalid_content", "message content is required"));
             }
         };
-        let client_id = match self.client_id.as_deref() {
-            Some(id)
-                if id.is_empty()
-                    || id.chars().count() > CLIENT_ID_MAX
-                    || id.chars().any(char::is_control) =>
-            {
-                return Err(AppError::validation(
-                    "invalid_client_id",
-                    format!(
-                        "client_id must be 1–{CLIENT_ID_MAX} characters, none of them control characters"
-                    ),
-                ));
-            }
-            other => other.map(str::to_owned),
-        };
-        Ok(NewMessage { message_type, content, reply_to: self.reply_to, client_id, poll })
+        let client_id = self.client_id.as_deref().map(validate_client_id).transpose()?;
+        Ok(NewMessage { message_type, content, reply_to: self.reply_to, client_id, poll, attachment: None })
     }
+}
+
+/// A `client_id` (idempotent retries): 1–64 characters, none of them control characters.
+pub fn validate_client_id(id: &str) -> Result<String, AppError> {
+    if id.is_empty() || id.chars().count() > CLIENT_ID_MAX || id.chars().any(char::is_control) {
+        return Err(AppError::validation(
+            "invalid_client_id",
+            format!("client_id must be 1–{CLIENT_ID_MAX} characters, none of them control characters"),
+        ));
+    }
+    Ok(id.to_owned())
 }
 
 fn is_username_char(c: char) -> bool {

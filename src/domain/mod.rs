@@ -5,6 +5,7 @@
 //! here too: a Socket.IO payload is the REST body plus the ids the REST path carries.
 
 pub mod calendar;
+pub mod file;
 pub mod message;
 pub mod moderation;
 pub mod notification;

@@ -4,6 +4,7 @@
 mod auth;
 mod calendar;
 pub mod extract;
+mod files;
 mod messages;
 mod moderation;
 mod notifications;
@@ -38,6 +39,7 @@ use crate::state::AppState;
         (name = "events", description = "Events and attendees"),
         (name = "rooms", description = "Chat rooms, participants, read markers"),
         (name = "messages", description = "Messages, replies, reactions, polls"),
+        (name = "files", description = "Uploads, downloads and thumbnails"),
         (name = "notifications", description = "Mentions and other notifications"),
         (name = "moderation", description = "Moderation actions and the moderation log"),
         (name = "presence", description = "Online status and custom status messages"),
@@ -70,6 +72,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(rooms::router())
         .merge(messages::router())
         .merge(moderation::router())
+        .merge(files::router())
         .merge(notifications::router())
         .merge(presence::router())
         .merge(ops::router())
@@ -118,8 +121,12 @@ pub async fn security_headers(mut response: Response) -> Response {
 }
 
 /// Answers 413 at once when a request declares a body over the limit, before a byte of
-/// it is read.
+/// it is read. Uploads have their own limit, checked once the caller is known
+/// (`chat::files::authorize_upload`).
 async fn declared_size_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if files::is_upload_path(request.uri().path()) {
+        return next.run(request).await;
+    }
     let declared = request
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)

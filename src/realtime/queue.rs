@@ -261,8 +261,14 @@ mod tests {
     async fn a_panicking_operation_answers_internal_error_and_the_socket_goes_on() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.unwrap();
-        let state =
-            AppState::new(store, Arc::new(SystemClock), Limits::default(), Arc::new(Recorder::default()));
+        let blobs = crate::files::blobs::BlobStore::local(&dir.path().join("files")).unwrap();
+        let state = AppState::new(
+            store,
+            blobs,
+            Arc::new(SystemClock),
+            Limits::default(),
+            Arc::new(Recorder::default()),
+        );
         let request = RegisterRequest {
             username: "pat".into(),
             password: "correct horse battery".into(),

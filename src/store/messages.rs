@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use sqlx::FromRow;
 
+use super::files::{FileRow, expire_files_of_message_in, insert_file_in, select_file};
 use super::moderation::insert_entry_in;
 use super::{Backend, Store, in_lists, placeholders, with_pool};
 use crate::clock::{Millis, to_rfc3339};
@@ -256,6 +257,9 @@ impl Store {
             for user_id in mentions {
                 sqlx::query(MENTION).bind(message_id).bind(user_id).execute(&mut *tx).await?;
             }
+            if let Some(file) = &new.attachment {
+                insert_file_in!(tx, message_id, room_id, sender, file, now)?;
+            }
             if let Some(poll) = &new.poll {
                 sqlx::query(POLL)
                     .bind(message_id)
@@ -492,6 +496,10 @@ impl Store {
              AS votes FROM poll_option x JOIN message m ON m.message_id = x.message_id \
              WHERE {scope} ORDER BY x.message_id, x.option_index"
         );
+        let files_sql = format!(
+            "{} JOIN message m ON m.message_id = f.message_id WHERE {scope} ORDER BY f.file_id",
+            select_file!()
+        );
         let votes_sql = format!(
             "SELECT x.message_id, x.option_index FROM poll_vote x JOIN message m ON m.message_id = x.message_id \
              WHERE {scope} AND x.user_id = {me} ORDER BY x.option_index"
@@ -501,6 +509,7 @@ impl Store {
         let has_mentions = rows.iter().any(|r| r.content.as_deref().is_some_and(|c| c.contains('@')));
         let has_reactions = rows.iter().any(|r| r.reaction_count > 0);
         let has_polls = rows.iter().any(|r| r.message_type == MessageType::Poll);
+        let has_files = rows.iter().any(|r| r.message_type.carries_file());
         let details: Details = with_pool!(self, reader, |pool| {
             // `fetch!(sql)` binds the scope; `fetch!(sql, viewer)` the viewer after it.
             macro_rules! fetch {
@@ -521,7 +530,8 @@ impl Store {
             } else {
                 (Vec::new(), Vec::new(), Vec::new())
             };
-            Ok::<_, sqlx::Error>(Details { mentions, reactions, polls, options, votes })
+            let files = if has_files { fetch!(files_sql) } else { Vec::new() };
+            Ok::<_, sqlx::Error>(Details { mentions, reactions, polls, options, votes, files })
         })?;
         Ok(build_messages(rows, details, viewer.is_some(), now))
     }
@@ -582,6 +592,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(CLEAR_REACTIONS).bind(facts.message_id).execute(&mut *tx).await?;
+            expire_files_of_message_in!(tx, facts.message_id, now)?;
             if let Some(entry) = log {
                 insert_entry_in!(&mut *tx, entry, now)?;
             }
@@ -693,11 +704,16 @@ struct Details {
     polls: Vec<PollRow>,
     options: Vec<PollOptionRow>,
     votes: Vec<VoteRow>,
+    files: Vec<FileRow>,
 }
 
 /// `personal`: whether the rows are read for a viewer (`me` and `my_votes` are filled in).
 fn build_messages(rows: Vec<MessageRow>, details: Details, personal: bool, now: Millis) -> Vec<Message> {
-    let Details { mentions, reactions, polls, options, votes } = details;
+    let Details { mentions, reactions, polls, options, votes, files } = details;
+    let mut files_of: HashMap<i64, Vec<crate::domain::file::Attachment>> = HashMap::new();
+    for f in files {
+        files_of.entry(f.message_id).or_default().push(f.attachment(now));
+    }
     let mut mentions_of: HashMap<i64, Vec<User>> = HashMap::new();
     for m in mentions {
         mentions_of.entry(m.message_id).or_default().push(user_of(
@@ -759,7 +775,7 @@ fn build_messages(rows: Vec<MessageRow>, details: Details, personal: bool, now: 
                 content: if deleted { None } else { row.content },
                 reply_to: row.reply_to,
                 mentions: if deleted { Vec::new() } else { mentions_of.remove(&id).unwrap_or_default() },
-                attachments: Vec::new(),
+                attachments: if deleted { Vec::new() } else { files_of.remove(&id).unwrap_or_default() },
                 reactions: if deleted { Vec::new() } else { reactions_of.remove(&id).unwrap_or_default() },
                 poll: if deleted { None } else { polls_of.remove(&id) },
                 client_id: row.client_id,

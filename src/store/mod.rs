@@ -8,6 +8,7 @@
 //! Migrations are embedded in the binary, one folder per backend, and run at start.
 
 mod calendar;
+mod files;
 mod messages;
 mod moderation;
 mod notifications;
@@ -27,6 +28,7 @@ use crate::config::StorageArgs;
 use crate::error::BoxError;
 
 pub use calendar::CalendarEventRow;
+pub use files::FileRow;
 pub use messages::{InsertedMessage, MessageFacts, PageQuery};
 pub use notifications::NotificationRow;
 pub use rooms::{Membership, NewRoom, ParticipantRow, RoomListRow, RoomRow};

@@ -75,6 +75,11 @@ impl TestServer {
         Self::launch(DataDir::Borrowed(data_dir.to_owned()), Options::default()).await
     }
 
+    /// A server on an existing data directory, with options.
+    pub async fn start_in_with(data_dir: &Path, options: Options) -> TestServer {
+        Self::launch(DataDir::Borrowed(data_dir.to_owned()), options).await
+    }
+
     async fn launch(data_dir: DataDir, options: Options) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
