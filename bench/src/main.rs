@@ -12,7 +12,7 @@ mod sio;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
@@ -40,6 +40,25 @@ enum Command {
     Seed(SeedArgs),
     /// Time history page reads of a seeded room.
     History(HistoryArgs),
+    /// Upload files concurrently: throughput and server CPU per MB.
+    Uploads(UploadArgs),
+}
+
+#[derive(Parser)]
+struct UploadArgs {
+    #[arg(long, default_value = "127.0.0.1:5000")]
+    server: SocketAddr,
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Size of each file, in MiB.
+    #[arg(long, default_value_t = 20)]
+    size_mib: usize,
+    /// Uploads in flight at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Files uploaded in all.
+    #[arg(long, default_value_t = 40)]
+    files: usize,
 }
 
 #[derive(Parser, Clone)]
@@ -643,6 +662,77 @@ async fn history(args: HistoryArgs) -> Result<Value, BoxError> {
     Ok(report)
 }
 
+/// A zip-shaped file of `size` random bytes (a signature, then noise: nothing for the
+/// server to compress or skip).
+fn upload_payload(size: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; size];
+    rand::fill(&mut bytes[..]);
+    bytes[..4].copy_from_slice(b"PK\x03\x04");
+    bytes
+}
+
+async fn uploads(args: UploadArgs) -> Result<Value, BoxError> {
+    let api = Api::new(args.server);
+    let token = api.account("upload_bench").await?;
+    let (status, room) =
+        api.post("/api/chat/rooms", Some(&token), json!({"type": "group", "name": "Uploads"})).await?;
+    let room_id = room["id"].as_i64().ok_or_else(|| format!("create room answered {status}: {room}"))?;
+    let payload = Arc::new(upload_payload(args.size_mib << 20));
+    let url = format!("{}/api/chat/rooms/{room_id}/upload", api.base);
+    let next = Arc::new(AtomicUsize::new(0));
+    let before = sample(args.server_pid);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency {
+        let (http, url, token, payload, next) =
+            (api.http.clone(), url.clone(), token.clone(), payload.clone(), next.clone());
+        let files = args.files;
+        workers.push(tokio::spawn(async move {
+            let mut latency = histogram();
+            while next.fetch_add(1, Ordering::Relaxed) < files {
+                let part = reqwest::multipart::Part::bytes(payload.as_ref().clone()).file_name("bundle.zip");
+                let form = reqwest::multipart::Form::new().part("file", part);
+                let began = Instant::now();
+                let response = http.post(&url).bearer_auth(&token).multipart(form).send().await?;
+                let status = response.status();
+                let body = response.text().await?;
+                if status.as_u16() != 201 {
+                    return Err::<_, BoxError>(format!("upload answered {status}: {body}").into());
+                }
+                let _ = latency.record(began.elapsed().as_micros().max(1) as u64);
+            }
+            Ok(latency)
+        }));
+    }
+    let mut latency = histogram();
+    for worker in workers {
+        latency.add(worker.await??)?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let after = sample(args.server_pid);
+    let mib = (args.files * args.size_mib) as f64;
+    let report = json!({
+        "scenario": "uploads",
+        "files": args.files,
+        "file_mib": args.size_mib,
+        "concurrency": args.concurrency,
+        "mib_per_second": mib / seconds,
+        "latency": percentiles(&latency),
+        "server_cpu_ms_per_mib": before.as_ref().zip(after.as_ref()).map(|(b, a)| (a.cpu_seconds - b.cpu_seconds) * 1e3 / mib),
+        "server_rss_mib": after.map(|a| a.rss_bytes as f64 / 1048576.0),
+    });
+    println!("== uploads: {} files of {} MiB, {} at once", args.files, args.size_mib, args.concurrency);
+    println!(
+        "{:.0} MiB/s; server CPU {} ms per MiB; per upload p50 {} ms p99 {} ms",
+        mib / seconds,
+        report["server_cpu_ms_per_mib"],
+        report["latency"]["p50_ms"],
+        report["latency"]["p99_ms"]
+    );
+    println!("JSON {report}");
+    Ok(report)
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // Tens of thousands of sockets need as many file descriptors.
@@ -651,6 +741,7 @@ async fn main() -> std::process::ExitCode {
         Command::Run(args) => run(args).await.map(|report| print_run(&report)),
         Command::Seed(args) => seed(args).await.map(|report| println!("JSON {report}")),
         Command::History(args) => history(args).await.map(drop),
+        Command::Uploads(args) => uploads(args).await.map(drop),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
