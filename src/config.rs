@@ -226,6 +226,10 @@ pub struct Limits {
     /// a crash) is deleted by the sweep at start; longer than any upload takes.
     #[arg(long, env = "EVENTSYNC_ORPHAN_BLOB_AGE_SECONDS", default_value_t = 3600)]
     pub orphan_blob_age_seconds: u64,
+    /// Rooms with at least this many participants do not announce who joins or leaves
+    /// by themselves (no system message, no `user_joined_chat` to everyone); 0: always announce.
+    #[arg(long, env = "EVENTSYNC_QUIET_JOIN_THRESHOLD", default_value_t = 100)]
+    pub quiet_join_threshold: u64,
 }
 
 impl Limits {

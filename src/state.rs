@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::auth::LoginLimiter;
 use crate::auth::password::PasswordHasher;
 use crate::chat::moderation::PostingLimits;
+use crate::chat::participants::RoomCounts;
 use crate::chat::presence::PresenceRegistry;
 use crate::chat::publish::SharedPublisher;
 use crate::chat::sessions::SessionWatch;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub typing: Arc<TypingRegistry>,
     pub sessions: Arc<SessionWatch>,
     pub posting: Arc<PostingLimits>,
+    pub room_counts: Arc<RoomCounts>,
     /// Uploaded files' contents.
     pub blobs: BlobStore,
     /// Bounds how many thumbnails are made at once.
@@ -47,6 +49,7 @@ impl AppState {
         publisher: SharedPublisher,
     ) -> Self {
         AppState {
+            room_counts: Arc::new(RoomCounts::default()),
             thumbnails: Arc::new(tokio::sync::Semaphore::new(limits.thumbnail_concurrency.max(1))),
             blobs,
             passwords: PasswordHasher::new(limits.password_hash_concurrency),

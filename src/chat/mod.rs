@@ -10,6 +10,7 @@ pub mod files;
 pub mod messages;
 pub mod moderation;
 pub mod notifications;
+pub mod participants;
 pub mod presence;
 pub mod publish;
 pub mod rooms;

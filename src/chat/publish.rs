@@ -75,11 +75,15 @@ pub enum ChatEvent {
     UserJoined {
         room_id: RoomId,
         user: User,
+        /// A self-join in a large room: only the user's own sockets hear of it.
+        quiet: bool,
     },
     /// `user` stopped being a participant.
     UserLeft {
         room_id: RoomId,
         user: User,
+        /// A self-leave in a large room: only the user's own sockets hear of it.
+        quiet: bool,
     },
     RoomUpdated(Room),
     /// A user read up to a point: their other sockets update their badges.
@@ -140,6 +144,8 @@ impl ChatEvent {
             ChatEvent::UserBanned { notice, .. } => Audience::Room(notice.room_id),
             ChatEvent::UserUnbanned(notice) => Audience::User(notice.user.id),
             ChatEvent::RoomCreated { room, .. } | ChatEvent::RoomUpdated(room) => Audience::Room(room.id),
+            ChatEvent::UserJoined { user, quiet: true, .. }
+            | ChatEvent::UserLeft { user, quiet: true, .. } => Audience::User(user.id),
             ChatEvent::UserJoined { room_id, .. } | ChatEvent::UserLeft { room_id, .. } => {
                 Audience::Room(*room_id)
             }
@@ -165,10 +171,10 @@ impl ChatEvent {
             ChatEvent::RoomCreated { room, participant_ids } => {
                 Some(Subscription::Follow { room_id: room.id, user_ids: participant_ids.clone() })
             }
-            ChatEvent::UserJoined { room_id, user } => {
+            ChatEvent::UserJoined { room_id, user, .. } => {
                 Some(Subscription::Follow { room_id: *room_id, user_ids: vec![user.id] })
             }
-            ChatEvent::UserLeft { room_id, user } => {
+            ChatEvent::UserLeft { room_id, user, .. } => {
                 Some(Subscription::Unfollow { room_id: *room_id, user_id: user.id })
             }
             ChatEvent::UserKicked(notice) | ChatEvent::UserBanned { notice, .. } => {

@@ -13,8 +13,8 @@ use crate::domain::notification::ReadState;
 use crate::domain::page_limit;
 use crate::domain::room::{
     self, ADD_PARTICIPANTS_MAX, AddParticipants, CreateRoom, MarkRead, NotificationLevel, OpenRoom,
-    Participant, ParticipantRole, Permission, Room, RoomId, RoomSettings, RoomSettingsPatch, RoomType,
-    UpdatePreferences,
+    Participant, ParticipantPage, ParticipantRole, Permission, Room, RoomId, RoomSettings, RoomSettingsPatch,
+    RoomType, UpdatePreferences,
 };
 use crate::domain::user::{Role, User, UserId};
 use crate::error::{AppError, AppResult};
@@ -128,7 +128,12 @@ pub async fn create_room(state: &AppState, caller: &AuthUser, req: CreateRoom) -
             // Reopening a direct message brings the caller back into it, unless banned.
             super::moderation::require_not_banned(state, existing.room_id, me).await?;
             if state.store.add_participant(existing.room_id, me, ParticipantRole::Member, now).await? {
-                let joined = ChatEvent::UserJoined { room_id: existing.room_id, user: caller.user.clone() };
+                state.room_counts.adjust(existing.room_id, 1);
+                let joined = ChatEvent::UserJoined {
+                    room_id: existing.room_id,
+                    user: caller.user.clone(),
+                    quiet: false,
+                };
                 state.publisher.publish(joined).await;
             }
             return Ok((reload_room(state, existing.room_id).await?, false));
@@ -240,9 +245,13 @@ pub async fn join_room(state: &AppState, caller: &AuthUser, room_id: RoomId) -> 
 async fn add_self(state: &AppState, caller: &AuthUser, room_id: RoomId) -> AppResult<()> {
     super::moderation::require_not_banned(state, room_id, caller.user.id).await?;
     let now = state.clock.now_ms();
+    let quiet = super::participants::is_large(state, room_id).await?;
     if state.store.add_participant(room_id, caller.user.id, ParticipantRole::Member, now).await? {
-        state.publisher.publish(ChatEvent::UserJoined { room_id, user: caller.user.clone() }).await;
-        post_system_message(state, room_id, format!("{} joined", caller.user.display_name)).await?;
+        state.room_counts.adjust(room_id, 1);
+        state.publisher.publish(ChatEvent::UserJoined { room_id, user: caller.user.clone(), quiet }).await;
+        if !quiet {
+            post_system_message(state, room_id, format!("{} joined", caller.user.display_name)).await?;
+        }
     }
     Ok(())
 }
@@ -251,7 +260,11 @@ async fn add_self(state: &AppState, caller: &AuthUser, room_id: RoomId) -> AppRe
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OpenedRoom {
     pub room: Room,
+    /// Owners and moderators, then who is online, then others: at most 50 (page the
+    /// rest with `GET /api/chat/rooms/{id}/participants`).
     pub participants: Vec<Participant>,
+    pub participant_count: i64,
+    pub online_count: i64,
     pub messages: Vec<Message>,
     pub has_more: bool,
     /// Earlier messages edited, deleted or reacted to since `since`, in their current state.
@@ -283,7 +296,7 @@ pub async fn open_room(
         }
     }
     let room = reload_room(state, room_id).await?;
-    let participants = participants_with_presence(state, caller, room_id).await?;
+    let preview = super::participants::preview(state, caller, room_id).await?;
     let now = state.clock.now_ms();
     let viewer = Some(caller.user.id);
     let (messages, has_more, updates) = match seen {
@@ -304,45 +317,30 @@ pub async fn open_room(
             (messages, has_more, Vec::new())
         }
     };
-    Ok(OpenedRoom { room, participants, messages, has_more, updates })
+    Ok(OpenedRoom {
+        room,
+        participants: preview.participants,
+        participant_count: preview.participant_count,
+        online_count: preview.online_count,
+        messages,
+        has_more,
+        updates,
+    })
 }
 
 /// Stops being a participant.
 pub async fn leave_room(state: &AppState, caller: &AuthUser, room_id: RoomId) -> AppResult<()> {
     let access = RoomAccess::load(state, caller, room_id).await?;
     access.require_participant()?;
+    let quiet = super::participants::is_large(state, room_id).await?;
     if state.store.remove_participant(room_id, caller.user.id).await? {
-        post_system_message(state, room_id, format!("{} left", caller.user.display_name)).await?;
-        state.publisher.publish(ChatEvent::UserLeft { room_id, user: caller.user.clone() }).await;
+        state.room_counts.adjust(room_id, -1);
+        if !quiet {
+            post_system_message(state, room_id, format!("{} left", caller.user.display_name)).await?;
+        }
+        state.publisher.publish(ChatEvent::UserLeft { room_id, user: caller.user.clone(), quiet }).await;
     }
     Ok(())
-}
-
-/// Participants with presence; for participants and admins.
-pub async fn participants(
-    state: &AppState,
-    caller: &AuthUser,
-    room_id: RoomId,
-) -> AppResult<Vec<Participant>> {
-    let access = RoomAccess::load(state, caller, room_id).await?;
-    access.require_reader(state, caller).await?;
-    participants_with_presence(state, caller, room_id).await
-}
-
-/// A room's participants with their presence, for a caller already allowed to see them.
-async fn participants_with_presence(
-    state: &AppState,
-    caller: &AuthUser,
-    room_id: RoomId,
-) -> AppResult<Vec<Participant>> {
-    let rows = state.store.participants(room_id).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let presence = state.presence.view(row.user_id(), caller.user.id);
-            row.into_participant(presence)
-        })
-        .collect())
 }
 
 /// Adds users to a room (owner, moderators with `manage_room`, admins).
@@ -351,7 +349,7 @@ pub async fn add_participants(
     caller: &AuthUser,
     room_id: RoomId,
     req: AddParticipants,
-) -> AppResult<Vec<Participant>> {
+) -> AppResult<ParticipantPage> {
     let access = RoomAccess::load(state, caller, room_id).await?;
     access.require(Permission::ManageRoom)?;
     if access.room.direct_key.is_some() {
@@ -370,12 +368,13 @@ pub async fn add_participants(
     let now = state.clock.now_ms();
     for user in users {
         if state.store.add_participant(room_id, user.id, ParticipantRole::Member, now).await? {
+            state.room_counts.adjust(room_id, 1);
             let text = format!("{} added {}", caller.user.display_name, user.display_name);
-            state.publisher.publish(ChatEvent::UserJoined { room_id, user }).await;
+            state.publisher.publish(ChatEvent::UserJoined { room_id, user, quiet: false }).await;
             post_system_message(state, room_id, text).await?;
         }
     }
-    participants(state, caller, room_id).await
+    super::participants::list(state, caller, room_id, Default::default()).await
 }
 
 /// Removes a participant (`manage_room`); the owner can only be removed by an admin.
@@ -396,9 +395,10 @@ pub async fn remove_participant(
     }
     let user = load_users(state, &[user_id]).await?.remove(0);
     if state.store.remove_participant(room_id, user_id).await? {
+        state.room_counts.adjust(room_id, -1);
         let text = format!("{} removed {}", caller.user.display_name, user.display_name);
         post_system_message(state, room_id, text).await?;
-        state.publisher.publish(ChatEvent::UserLeft { room_id, user }).await;
+        state.publisher.publish(ChatEvent::UserLeft { room_id, user, quiet: false }).await;
     }
     Ok(())
 }

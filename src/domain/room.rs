@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::message::MessageId;
 use super::presence::Presence;
@@ -317,6 +317,67 @@ pub struct Participant {
     pub joined_at: String,
     pub muted_until: Option<String>,
     pub presence: Presence,
+}
+
+/// A page of a room's participants: owners, then moderators, then members, each by
+/// username; with the room's totals.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ParticipantPage {
+    pub participants: Vec<Participant>,
+    pub participant_count: i64,
+    /// Participants who show online (or away or busy) to the caller.
+    pub online_count: i64,
+    pub has_more: bool,
+    /// Pass as `after` for the next page; null on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// Where a participant page starts: after this (role rank, folded username).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipantCursor {
+    pub role_rank: i64,
+    pub name_key: String,
+}
+
+impl ParticipantCursor {
+    pub fn encode(&self) -> String {
+        format!("{}:{}", self.role_rank, self.name_key)
+    }
+
+    /// 422 `invalid_cursor` for anything `encode` did not make.
+    pub fn decode(text: &str) -> Result<ParticipantCursor, AppError> {
+        let invalid =
+            || AppError::validation("invalid_cursor", "after must be a next_cursor from an earlier page");
+        let (rank, name) = text.split_once(':').ok_or_else(invalid)?;
+        let role_rank: i64 = rank.parse().map_err(|_| invalid())?;
+        if !(0..=2).contains(&role_rank) || name.len() > 64 {
+            return Err(invalid());
+        }
+        Ok(ParticipantCursor { role_rank, name_key: name.to_owned() })
+    }
+}
+
+text_enum! {
+    /// `status` filter of a participant list.
+    pub enum ParticipantFilter {
+        /// Everyone.
+        All = "all",
+        /// Those who show online, away or busy.
+        Online = "online",
+    }
+}
+
+/// `GET /api/chat/rooms/{id}/participants` query.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ParticipantQuery {
+    /// 1–200, default 100.
+    pub limit: Option<i64>,
+    /// A `next_cursor` from the previous page.
+    pub after: Option<String>,
+    /// `online`: only those who show online, away or busy.
+    pub status: Option<ParticipantFilter>,
+    /// Username or display-name prefix (case-insensitive), e.g. for @mention autocomplete.
+    pub q: Option<String>,
 }
 
 /// `POST /api/chat/rooms` body: a type, the settings to start with (any of

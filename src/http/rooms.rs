@@ -10,10 +10,12 @@ use utoipa_axum::routes;
 
 use super::extract::{Json, Path, Query};
 use crate::auth::AuthUser;
+use crate::chat::participants;
 use crate::chat::rooms::{self, Preferences, PublicRoomsQuery, RoomListEntry};
 use crate::domain::notification::ReadState;
 use crate::domain::room::{
-    AddParticipants, CreateRoom, MarkRead, Participant, Room, RoomId, RoomSettingsPatch, UpdatePreferences,
+    AddParticipants, CreateRoom, MarkRead, ParticipantPage, ParticipantQuery, Room, RoomId,
+    RoomSettingsPatch, UpdatePreferences,
 };
 use crate::domain::user::UserId;
 use crate::error::{AppResult, ErrorBody};
@@ -41,11 +43,6 @@ pub struct RoomList {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Rooms {
     pub rooms: Vec<Room>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Participants {
-    pub participants: Vec<Participant>,
 }
 
 /// # `GET /api/chat/rooms`
@@ -151,16 +148,25 @@ async fn leave_room(
 
 /// # `GET /api/chat/rooms/{id}/participants`
 ///
-/// Participants with presence.
-#[utoipa::path(get, path = "/api/chat/rooms/{id}/participants", tag = "rooms", params(("id" = i64, Path)),
+/// A page of participants with presence: owners, moderators, then members, each by
+/// username. `after` pages on, `status=online` keeps those who show online (such a page
+/// may be short while `has_more` is true), `q` matches a username or display-name
+/// prefix. With the room's `participant_count` and `online_count`.
+#[utoipa::path(get, path = "/api/chat/rooms/{id}/participants", tag = "rooms", params(("id" = i64, Path), ParticipantQuery),
     security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = Participants), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = ParticipantPage),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "`invalid_limit`, `invalid_cursor`, `invalid_query`", body = ErrorBody),
+    ))]
 async fn participants(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(room_id): Path<RoomId>,
-) -> AppResult<axum::Json<Participants>> {
-    Ok(axum::Json(Participants { participants: rooms::participants(&state, &auth, room_id).await? }))
+    Query(query): Query<ParticipantQuery>,
+) -> AppResult<axum::Json<ParticipantPage>> {
+    Ok(axum::Json(participants::list(&state, &auth, room_id, query).await?))
 }
 
 /// # `POST /api/chat/rooms/{id}/participants`
@@ -168,14 +174,14 @@ async fn participants(
 /// Adds users (owner, moderators, admins).
 #[utoipa::path(post, path = "/api/chat/rooms/{id}/participants", tag = "rooms", params(("id" = i64, Path)),
     request_body = AddParticipants, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = Participants), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "The first page of participants", body = ParticipantPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_participants(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(room_id): Path<RoomId>,
     Json(req): Json<AddParticipants>,
-) -> AppResult<axum::Json<Participants>> {
-    Ok(axum::Json(Participants { participants: rooms::add_participants(&state, &auth, room_id, req).await? }))
+) -> AppResult<axum::Json<ParticipantPage>> {
+    Ok(axum::Json(rooms::add_participants(&state, &auth, room_id, req).await?))
 }
 
 /// # `DELETE /api/chat/rooms/{id}/participants/{user_id}`

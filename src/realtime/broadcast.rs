@@ -92,10 +92,10 @@ impl Broadcaster {
             ChatEvent::RoomCreated { room, .. } | ChatEvent::RoomUpdated(room) => {
                 emit(to, "room_updated", room).await
             }
-            ChatEvent::UserJoined { room_id, user } => {
+            ChatEvent::UserJoined { room_id, user, .. } => {
                 emit(to, "user_joined_chat", &json!({"room_id": room_id, "user": user})).await
             }
-            ChatEvent::UserLeft { room_id, user } => {
+            ChatEvent::UserLeft { room_id, user, .. } => {
                 emit(to, "user_left_chat", &json!({"room_id": room_id, "user": user})).await
             }
             ChatEvent::RoomRead { state, .. } => emit(to, "room_read", state).await,

@@ -7,7 +7,7 @@ use super::{Store, with_pool};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::presence::Presence;
 use crate::domain::room::{
-    NotificationLevel, Participant, ParticipantRole, Room, RoomId, RoomSettings, RoomType,
+    NotificationLevel, Participant, ParticipantCursor, ParticipantRole, Room, RoomId, RoomSettings, RoomType,
 };
 use crate::domain::user::{User, UserId};
 
@@ -85,11 +85,18 @@ pub struct ParticipantRow {
     participant_role: ParticipantRole,
     joined_at: i64,
     muted_until: Option<i64>,
+    role_rank: i64,
+    name_key: String,
 }
 
 impl ParticipantRow {
     pub fn user_id(&self) -> UserId {
         self.user.user_id
+    }
+
+    /// Where a page that ends with this row continues.
+    pub fn cursor(&self) -> ParticipantCursor {
+        ParticipantCursor { role_rank: self.role_rank, name_key: self.name_key.clone() }
     }
 
     pub fn into_participant(self, presence: Presence) -> Participant {
@@ -169,6 +176,24 @@ macro_rules! select_room {
     };
 }
 
+macro_rules! participant_page {
+    ($($filter:literal)?) => {
+        concat!(
+            "SELECT u.user_id, u.username, u.display_name, u.role, p.role AS participant_role, \
+             p.joined_at, p.muted_until, p.role_rank, p.name_key \
+             FROM participant p JOIN app_user u ON u.user_id = p.user_id \
+             WHERE p.room_id = $1 AND (p.role_rank > $2 OR (p.role_rank = $2 AND p.name_key > $3))",
+            $($filter,)?
+            " ORDER BY p.role_rank, p.name_key LIMIT $4"
+        )
+    };
+}
+/// A page of participants in (role, username) order after a cursor.
+const PARTICIPANT_PAGE: &str = participant_page!();
+/// The same, of those whose username or display name starts with a pattern.
+const PARTICIPANT_PAGE_MATCHING: &str =
+    participant_page!(" AND (p.name_key LIKE $5 ESCAPE '!' OR lower(u.display_name) LIKE $5 ESCAPE '!')");
+
 pub(super) const INSERT_ROOM: &str = concat!(
     "INSERT INTO room (",
     settings_columns!(),
@@ -177,8 +202,10 @@ pub(super) const INSERT_ROOM: &str = concat!(
 );
 
 /// New participants start with everything already in the room marked read.
-pub(super) const INSERT_PARTICIPANT: &str = "INSERT INTO participant (room_id, user_id, role, joined_at, last_read_seq) \
-    SELECT $1, $2, $3, $4, r.last_seq FROM room r WHERE r.room_id = $1 \
+pub(super) const INSERT_PARTICIPANT: &str = "INSERT INTO participant \
+    (room_id, user_id, role, joined_at, last_read_seq, role_rank, name_key) \
+    SELECT $1, $2, $3, $4, r.last_seq, CASE $3 WHEN 'owner' THEN 0 WHEN 'moderator' THEN 1 ELSE 2 END, \
+    (SELECT u.username_folded FROM app_user u WHERE u.user_id = $2) FROM room r WHERE r.room_id = $1 \
     ON CONFLICT (room_id, user_id) DO NOTHING";
 
 /// Inside the open transaction `$tx`: inserts a room (`&NewRoom`) and its first
@@ -338,11 +365,60 @@ impl Store {
     }
 
     /// Participants with their users, owners first, then by name.
-    pub async fn participants(&self, room_id: RoomId) -> Result<Vec<ParticipantRow>, sqlx::Error> {
-        const SQL: &str = "SELECT u.user_id, u.username, u.display_name, u.role, p.role AS participant_role, p.joined_at, p.muted_until \
-            FROM participant p JOIN app_user u ON u.user_id = p.user_id WHERE p.room_id = $1 \
-            ORDER BY CASE p.role WHEN 'owner' THEN 0 WHEN 'moderator' THEN 1 ELSE 2 END, u.username_folded";
-        with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(room_id).fetch_all(pool).await)
+    /// Up to `limit` participants after `after` in (role, username) order, an index
+    /// range scan on `participant_page`; with `prefix`, only those whose username or
+    /// display name starts with it (case-insensitive).
+    pub async fn participants_page(
+        &self,
+        room_id: RoomId,
+        after: Option<&ParticipantCursor>,
+        prefix: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<ParticipantRow>, sqlx::Error> {
+        let (rank, name) = after.map_or((-1, ""), |c| (c.role_rank, c.name_key.as_str()));
+        match prefix {
+            None => with_pool!(self, reader, |pool| sqlx::query_as(PARTICIPANT_PAGE)
+                .bind(room_id)
+                .bind(rank)
+                .bind(name)
+                .bind(limit)
+                .fetch_all(pool)
+                .await),
+            Some(prefix) => {
+                // `!` escapes LIKE's wildcards, so a prefix is only ever a prefix.
+                let mut pattern = String::with_capacity(prefix.len() + 1);
+                for c in prefix.to_lowercase().chars() {
+                    if matches!(c, '%' | '_' | '!') {
+                        pattern.push('!');
+                    }
+                    pattern.push(c);
+                }
+                pattern.push('%');
+                with_pool!(self, reader, |pool| sqlx::query_as(PARTICIPANT_PAGE_MATCHING)
+                    .bind(room_id)
+                    .bind(rank)
+                    .bind(name)
+                    .bind(limit)
+                    .bind(&pattern)
+                    .fetch_all(pool)
+                    .await)
+            }
+        }
+    }
+
+    pub async fn participant_count(&self, room_id: RoomId) -> Result<i64, sqlx::Error> {
+        const SQL: &str = "SELECT COUNT(*) FROM participant WHERE room_id = $1";
+        let (count,): (i64,) =
+            with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(room_id).fetch_one(pool).await)?;
+        Ok(count)
+    }
+
+    /// The user ids of a room's participants.
+    pub async fn participant_ids(&self, room_id: RoomId) -> Result<Vec<UserId>, sqlx::Error> {
+        const SQL: &str = "SELECT user_id FROM participant WHERE room_id = $1";
+        let rows: Vec<(i64,)> =
+            with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(room_id).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// Makes a participant a moderator with these grants (`Some`), or a member again
@@ -355,8 +431,8 @@ impl Store {
         log: &crate::domain::moderation::NewModerationEntry,
         now: Millis,
     ) -> Result<bool, sqlx::Error> {
-        const SQL: &str =
-            "UPDATE participant SET role = $3, permissions = $4 WHERE room_id = $1 AND user_id = $2";
+        const SQL: &str = "UPDATE participant SET role = $3, permissions = $4, role_rank = CASE $3 WHEN 'moderator' THEN 1 ELSE 2 END \
+             WHERE room_id = $1 AND user_id = $2";
         let role = if permissions.is_some() { ParticipantRole::Moderator } else { ParticipantRole::Member };
         with_pool!(self, writer, |pool| {
             let mut tx = pool.begin().await?;
@@ -510,6 +586,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::config::StorageArgs;
+    use crate::store::Backend;
 
     /// The settings columns and their binds agree in order: distinct values survive an
     /// insert and an update.
@@ -564,6 +641,31 @@ mod tests {
         };
         store.update_room_settings(room_id, &second).await.unwrap();
         assert_eq!(store.room(room_id).await.unwrap().unwrap().settings, second);
+        store.close().await;
+    }
+
+    /// Participant pages are range scans of `participant_page`, with no sort, however
+    /// many thousands are in the room.
+    #[tokio::test]
+    async fn participant_pages_use_their_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.unwrap();
+        let Backend::Sqlite { reader, .. } = &store.backend else { unreachable!("embedded store is SQLite") };
+        for sql in [PARTICIPANT_PAGE, PARTICIPANT_PAGE_MATCHING] {
+            let explain = format!("EXPLAIN QUERY PLAN {sql}");
+            let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(explain))
+                .bind(1)
+                .bind(0)
+                .bind("")
+                .bind(50)
+                .bind("a%")
+                .fetch_all(reader)
+                .await
+                .unwrap();
+            let details: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
+            assert!(details.iter().any(|d| d.contains("USING INDEX participant_page")), "{details:?}");
+            assert!(details.iter().all(|d| !d.contains("TEMP B-TREE")), "{details:?}");
+        }
         store.close().await;
     }
 }
