@@ -33,6 +33,12 @@ test('the page reconnects after a server restart and shows messages sent meanwhi
     const text = typeof f.payload === 'string' ? f.payload : '';
     if (text.includes('"join_chat_room"')) joins.push(text);
   }));
+  // Until the transport upgrades, Socket.IO sends over HTTP long-polling: right after a
+  // reconnect the catch-up join often goes that way, not over the websocket.
+  A.page.on('request', (r) => {
+    if (r.method() !== 'POST' || !r.url().includes('/socket.io/')) return;
+    for (const packet of (r.postData() ?? '').split('\x1e')) if (packet.includes('"join_chat_room"')) joins.push(packet);
+  });
   try {
     await loginInUi(A.page, stack.uiBase, alice);
     await A.page.goto(`${stack.uiBase}/chat?room=${room.id}`);

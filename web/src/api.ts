@@ -95,3 +95,59 @@ export const api = {
   notifications: () => request<{ notifications: Notification[] }>('GET', '/api/chat/notifications?limit=50'),
   markNotificationsRead: (up_to?: Id) => request<unknown>('POST', '/api/chat/notifications/read', up_to === undefined ? {} : { up_to }),
 };
+
+export interface UploadFields {
+  caption?: string;
+  client_id?: string;
+  expires_in?: number;
+}
+
+export interface UploadHandle {
+  /** Resolves with the created message (201), or the earlier one when client_id repeats (200). */
+  done: Promise<Message>;
+  abort: () => void;
+}
+
+/**
+ * POST /api/chat/rooms/:id/upload as multipart/form-data, through XMLHttpRequest for its
+ * upload progress events (fetch has none). Errors reject with an ApiError carrying the
+ * server's message; an abort rejects with code `aborted`.
+ */
+export function uploadFile(roomId: Id, file: File, fields: UploadFields, onProgress?: (loaded: number, total: number) => void): UploadHandle {
+  const xhr = new XMLHttpRequest();
+  const done = new Promise<Message>((resolve, reject) => {
+    const form = new FormData();
+    if (fields.caption) form.append('caption', fields.caption);
+    if (fields.expires_in !== undefined) form.append('expires_in', String(fields.expires_in));
+    if (fields.client_id) form.append('client_id', fields.client_id);
+    form.append('file', file, file.name);
+    xhr.open('POST', `/api/chat/rooms/${enc(String(roomId))}/upload`);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader('Accept', 'application/json');
+    const token = getToken();
+    if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+    if (onProgress) {
+      xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
+      xhr.upload.onload = () => onProgress(file.size, file.size);
+    }
+    xhr.onload = () => {
+      let data: unknown = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300 && data && typeof data === 'object' && 'id' in data) {
+        resolve(data as Message);
+        return;
+      }
+      const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
+      const fallback = xhr.status === 413 ? `the file is larger than this server takes` : `Upload failed (${xhr.status})`;
+      reject(new ApiError(xhr.status, err?.code ?? 'http_' + xhr.status, err?.message ?? fallback));
+    };
+    xhr.onerror = () => reject(new ApiError(0, 'network', 'The server cannot be reached.'));
+    xhr.onabort = () => reject(new ApiError(0, 'aborted', 'Upload cancelled.'));
+    xhr.send(form);
+  });
+  return { done, abort: () => xhr.abort() };
+}

@@ -4,7 +4,8 @@
 // mutated, so memoised components can compare by identity.
 import type { Socket } from 'socket.io-client';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, type CreateRoomBody } from './api';
+import { api, ApiError, uploadFile, type CreateRoomBody, type UploadHandle } from './api';
+import { refusal } from './files';
 import { connectSocket, emitAck } from './socket';
 import type {
   Id, Message, Notification, OpenedRoom, Participant, Poll, PollUpdate, ReactionUpdate, ReadState,
@@ -24,6 +25,20 @@ export interface PendingMessage {
   poll?: { question: string; options: string[]; multiple: boolean; closes_at?: string };
 }
 
+/** A file on its way up (POST …/upload); replaced by the message once the server has it. */
+export interface PendingUpload {
+  client_id: string;
+  room_id: Id;
+  name: string;
+  size: number;
+  caption: string;
+  /** Bytes sent so far. */
+  loaded: number;
+  /** 'processing': every byte sent, the server is checking it (thumbnail, scan). */
+  phase: 'uploading' | 'processing';
+  created_at: string;
+}
+
 export interface RoomView {
   id: Id;
   messages: Message[];
@@ -39,6 +54,7 @@ export interface RoomView {
   lastId: Id | null;
   dividerId: Id | null;
   pending: PendingMessage[];
+  uploads: PendingUpload[];
   atBottom: boolean;
   newBelow: number;
 }
@@ -81,7 +97,7 @@ function emptyView(id: Id): RoomView {
   return {
     id, messages: [], hasMoreBefore: false, loadingOlder: false, olderError: null, opened: false, opening: false,
     openError: null, participants: [], participantCount: null, lastSeq: 0, lastId: null, dividerId: null,
-    pending: [], atBottom: true, newBelow: 0,
+    pending: [], uploads: [], atBottom: true, newBelow: 0,
   };
 }
 
@@ -353,10 +369,11 @@ export class Store {
         // Drop pending sends that the replay shows as delivered.
         const delivered = new Set(list.map((m) => m.client_id).filter(Boolean) as string[]);
         const pending = v.pending.filter((p) => !delivered.has(p.client_id));
+        const uploads = v.uploads.filter((u) => !delivered.has(u.client_id));
         const unread = entry?.unread_count ?? 0;
         const dividerId = !v.opened && unread > 0 ? this.dividerFor(list, unread) : v.dividerId;
         return {
-          ...v, messages: list, hasMoreBefore, opened: true, opening: false, openError: null, pending, dividerId,
+          ...v, messages: list, hasMoreBefore, opened: true, opening: false, openError: null, pending, uploads, dividerId,
           participants: ack.participants ?? v.participants,
           participantCount: ack.room?.participant_count ?? v.participantCount,
           ...tail(list),
@@ -526,6 +543,70 @@ export class Store {
     }
   }
 
+  // ---- uploads -----------------------------------------------------------------------
+
+  private uploadsInFlight = new Map<string, UploadHandle>();
+
+  /**
+   * Uploads `file` to the room with `caption`. Refuses (with a toast, worded like the
+   * server) what the server would refuse by name or size; returns whether it started.
+   */
+  upload(roomId: Id, file: File, caption: string): boolean {
+    const entry = this.entry(roomId);
+    const why = refusal(file, { allow_files: entry?.allow_files ?? true, allow_voice: entry?.allow_voice ?? true });
+    if (why) {
+      this.toast(`${file.name} was not uploaded: ${why}`, 'error');
+      return false;
+    }
+    const u: PendingUpload = {
+      client_id: newClientId(), room_id: roomId, name: file.name, size: file.size, caption, loaded: 0, phase: 'uploading',
+      created_at: new Date().toISOString(),
+    };
+    this.updateView(roomId, (v) => ({ ...v, uploads: [...v.uploads, u] }));
+    let shown = -1;
+    const handle = uploadFile(roomId, file, { caption: caption || undefined, client_id: u.client_id }, (loaded, total) => {
+      // One re-render per percent is plenty.
+      const pct = total > 0 ? Math.floor((loaded / total) * 100) : 0;
+      if (pct === shown) return;
+      shown = pct;
+      this.patchUpload(roomId, u.client_id, (x) => ({ ...x, loaded: Math.min(loaded, x.size), phase: loaded >= total ? 'processing' : 'uploading' }));
+    });
+    this.uploadsInFlight.set(u.client_id, handle);
+    handle.done.then(
+      (m) => {
+        this.uploadsInFlight.delete(u.client_id);
+        this.onNewMessage(m, true);
+        // A message without our client_id (should not happen) still ends the pending item.
+        this.dropUpload(roomId, u.client_id);
+      },
+      (e: unknown) => {
+        this.uploadsInFlight.delete(u.client_id);
+        this.dropUpload(roomId, u.client_id);
+        if (e instanceof ApiError && e.code === 'aborted') return;
+        this.toast(`${file.name} was not uploaded: ${(e as Error).message}`, 'error');
+      },
+    );
+    return true;
+  }
+
+  cancelUpload(roomId: Id, clientId: string): void {
+    const h = this.uploadsInFlight.get(clientId);
+    if (h) h.abort();
+    else this.dropUpload(roomId, clientId);
+  }
+
+  private patchUpload(roomId: Id, clientId: string, fn: (u: PendingUpload) => PendingUpload): void {
+    const v = this.view(roomId);
+    if (!v || !v.uploads.some((x) => x.client_id === clientId)) return;
+    this.updateView(roomId, (x) => ({ ...x, uploads: x.uploads.map((y) => (y.client_id === clientId ? fn(y) : y)) }));
+  }
+
+  private dropUpload(roomId: Id, clientId: string): void {
+    const v = this.view(roomId);
+    if (!v || !v.uploads.some((x) => x.client_id === clientId)) return;
+    this.updateView(roomId, (x) => ({ ...x, uploads: x.uploads.filter((y) => y.client_id !== clientId) }));
+  }
+
   async edit(messageId: Id, content: string): Promise<void> {
     const ack = this.socket?.connected
       ? (await emitAck<{ message: Message }>(this.socket, 'edit_chat_message', { message_id: messageId, content })).message
@@ -578,15 +659,18 @@ export class Store {
         this.updateView(m.room_id, (x) => {
           const messages = mergeMessages(x.messages, [m]);
           const pending = m.client_id ? x.pending.filter((p) => p.client_id !== m.client_id) : x.pending;
+          const uploads = m.client_id ? x.uploads.filter((u) => u.client_id !== m.client_id) : x.uploads;
           const away = !mine && isNew && m.type !== 'system' && (!x.atBottom || !isCurrent);
           return {
-            ...x, messages, pending, ...tail(messages),
+            ...x, messages, pending, uploads, ...tail(messages),
             newBelow: away && isCurrent ? x.newBelow + 1 : x.newBelow,
             dividerId: away && x.dividerId === null ? m.id : x.dividerId,
           };
         });
       } else if (m.client_id) {
-        this.updateView(m.room_id, (x) => ({ ...x, pending: x.pending.filter((p) => p.client_id !== m.client_id) }));
+        this.updateView(m.room_id, (x) => ({
+          ...x, pending: x.pending.filter((p) => p.client_id !== m.client_id), uploads: x.uploads.filter((u) => u.client_id !== m.client_id),
+        }));
       }
     }
     if (this.state.thread && m.reply_to !== null && sameId(m.reply_to, this.state.thread.rootId) && sameId(m.room_id, this.state.thread.roomId)) {
@@ -611,7 +695,8 @@ export class Store {
     if (!mine && isNew && isCurrent && m.type !== 'system') {
       const who = m.sender?.display_name || m.sender?.username || 'Someone';
       const text = (m.content ?? '').slice(0, 200);
-      this.set({ announcement: `${who}: ${m.type === 'poll' ? 'poll: ' : ''}${text}` });
+      const files = (m.attachments ?? []).map((a) => `${a.category === 'file' ? 'file' : a.category} ${a.name}`).join(', ');
+      this.set({ announcement: `${who}: ${m.type === 'poll' ? 'poll: ' : ''}${files ? `shared ${files}${text ? '. ' : ''}` : ''}${text}` });
     }
     if (seen) this.maybeMarkRead(m.room_id);
   }

@@ -70,15 +70,28 @@ export interface Poll {
   my_votes?: number[] | null;
 }
 
+export type AttachmentCategory = 'image' | 'file' | 'audio' | 'video';
+
 export interface Attachment {
   id: Id;
   name: string;
   mime: string;
   size: number;
-  category: string;
+  category: AttachmentCategory | string;
+  sha256?: string;
+  /** Images only; null when unknown. */
+  width?: number | null;
+  height?: number | null;
   has_thumbnail: boolean;
+  thumbnail_width?: number | null;
+  thumbnail_height?: number | null;
+  /** RFC 3339, or null for files that never expire. */
   expires_at: string | null;
+  expired?: boolean;
   download_count: number;
+  /** Same origin; the session cookie authenticates it. */
+  download_url: string;
+  thumbnail_url?: string | null;
 }
 
 export type MessageType = 'text' | 'image' | 'file' | 'audio' | 'video' | 'system' | 'poll' | 'event_update';

@@ -1,4 +1,6 @@
-import type { Id, User } from './types';
+import type { Id, Message, User } from './types';
+import { plainPreview } from './markdown';
+import { attachmentLabel } from './files';
 
 export function displayName(u: User | null | undefined): string {
   if (!u) return 'System';
@@ -69,4 +71,15 @@ export function shortAgo(s: string | null | undefined): string {
 
 export function classes(...names: (string | false | null | undefined)[]): string {
   return names.filter(Boolean).join(' ');
+}
+
+/** One-line preview of a message: its text, or what it shares when it has no text. */
+export function messagePreview(m: Pick<Message, 'content' | 'attachments'>, max = 120): string {
+  const text = plainPreview(m.content, max);
+  if (text) return text;
+  const a = m.attachments?.[0];
+  if (!a) return '';
+  // The file name as it is: no markdown stripping (my_notes.txt keeps its underscore).
+  const label = attachmentLabel(a) + (m.attachments.length > 1 ? ` (+${m.attachments.length - 1})` : '');
+  return label.length > max ? label.slice(0, max - 1) + '…' : label;
 }

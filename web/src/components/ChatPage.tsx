@@ -43,6 +43,9 @@ export function ChatPage({ me }: { me: User }) {
   const [stick, setStick] = useState(0);
   const [confirmLeave, setConfirmLeave] = useState(false);
   const [leaveError, setLeaveError] = useState<string | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const dragDepth = useRef(0);
+  const attachRef = useRef<((files: File[]) => void) | null>(null);
   const stateRef = useRef(s);
   stateRef.current = s;
 
@@ -158,6 +161,73 @@ export function ChatPage({ me }: { me: User }) {
     setStick((n) => n + 1);
   };
 
+  // Files: the composer's paperclip, a paste, or a drop anywhere on the room pane.
+  const attach = (files: File[], caption: string): boolean => {
+    const roomId = stateRef.current.currentRoomId;
+    if (roomId === null) return false;
+    if (caption.length > 4000) {
+      store.toast(`The caption is too long: ${caption.length}/4000 characters.`, 'error');
+      return false;
+    }
+    let started = false;
+    for (const f of files) {
+      // The caption goes with the first file that is taken.
+      if (store.upload(roomId, f, started ? '' : caption)) started = true;
+    }
+    if (started) setStick((n) => n + 1);
+    return started;
+  };
+  const canAttach = !!current && !!view && current.allow_files !== false;
+  const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
+  const onDragEnter = (e: DragEvent) => {
+    if (!current || !hasFiles(e)) return;
+    e.preventDefault();
+    dragDepth.current += 1;
+    setDragging(true);
+  };
+  const onDragOver = (e: DragEvent) => {
+    if (!current || !hasFiles(e)) return;
+    e.preventDefault();
+    if (e.dataTransfer) e.dataTransfer.dropEffect = canAttach && !disabled ? 'copy' : 'none';
+    if (!dragging) setDragging(true);
+  };
+  const onDragLeave = (e: DragEvent) => {
+    if (!current || !hasFiles(e)) return;
+    dragDepth.current = Math.max(0, dragDepth.current - 1);
+    if (dragDepth.current === 0) setDragging(false);
+  };
+  const onDrop = (e: DragEvent) => {
+    if (!current || !hasFiles(e)) return;
+    e.preventDefault();
+    dragDepth.current = 0;
+    setDragging(false);
+    const files = Array.from(e.dataTransfer?.files ?? []);
+    if (files.length === 0) return;
+    if (!current.allow_files) store.toast(`${files[0].name} was not uploaded: this room does not take files`, 'error');
+    else if (disabled) store.toast(`${files[0].name} was not uploaded: ${disabled}`, 'error');
+    else if (attachRef.current) attachRef.current(files);
+    else attach(files, '');
+  };
+
+  // A file dropped outside the room pane must not make the browser navigate to it.
+  useEffect(() => {
+    const stop = (e: DragEvent) => {
+      if (Array.from(e.dataTransfer?.types ?? []).includes('Files')) e.preventDefault();
+    };
+    const end = () => {
+      dragDepth.current = 0;
+      setDragging(false);
+    };
+    document.addEventListener('dragover', stop);
+    document.addEventListener('drop', stop);
+    document.addEventListener('dragend', end);
+    return () => {
+      document.removeEventListener('dragover', stop);
+      document.removeEventListener('drop', stop);
+      document.removeEventListener('dragend', end);
+    };
+  }, []);
+
   const signOut = async () => {
     try {
       await api.logout();
@@ -192,7 +262,16 @@ export function ChatPage({ me }: { me: User }) {
           onSignOut={() => void signOut()} onRetry={() => void store.loadRooms()} />
       </aside>
       {drawer && <button type="button" class="drawer-backdrop" aria-label="Close room list" onClick={() => setDrawer(false)} />}
-      <main class="room-pane" aria-label={current ? `Room ${title}` : 'Chat'}>
+      <main class={dragging ? 'room-pane dragging' : 'room-pane'} aria-label={current ? `Room ${title}` : 'Chat'}
+        onDragEnter={onDragEnter} onDragOver={onDragOver} onDragLeave={onDragLeave} onDrop={onDrop}>
+        {dragging && current && (
+          <div class={canAttach && !disabled ? 'drop-zone' : 'drop-zone refused'} aria-hidden="true">
+            <div class="drop-zone-inner">
+              <Icon name="paperclip" size={28} />
+              <span>{canAttach && !disabled ? `Drop to share in ${title}` : current.allow_files ? disabled : 'This room does not take files'}</span>
+            </div>
+          </div>
+        )}
         <header class="room-head">
           <button type="button" class="icon-btn menu-btn" aria-label="Open room list" aria-controls="sidebar" aria-expanded={drawer}
             onClick={() => setDrawer(true)}><Icon name="menu" size={20} />{s.rooms.some((r) => r.unread_count > 0 && !sameId(r.id, s.currentRoomId)) && <span class="menu-dot" aria-hidden="true" />}</button>
@@ -229,7 +308,8 @@ export function ChatPage({ me }: { me: User }) {
             <MessageList key={String(view.id)} store={store} view={view} me={me} roomName={title} canModerate={canModerate}
               editingId={editingId} actions={actions} stickSignal={stick} />
             <Composer draftKey={String(view.id)} roomName={title} participants={view.participants} replyTo={replyTo} disabled={disabled}
-              onCancelReply={() => setReplyTo(null)} onSend={send} onEditLast={editLast} onPoll={() => setModal('poll')} idPrefix="composer" />
+              onCancelReply={() => setReplyTo(null)} onSend={send} onEditLast={editLast} onPoll={() => setModal('poll')} idPrefix="composer"
+              onAttach={canAttach ? attach : undefined} attachRef={attachRef} />
           </>
         ) : (
           <div class="no-room">

@@ -1,10 +1,11 @@
 // The message composer: auto-growing textarea, Enter sends, Shift+Enter adds a line,
 // Up (in an empty composer) edits your last message, Esc cancels a reply, @ opens the
-// mention autocomplete. Drafts are kept per room in localStorage.
+// mention autocomplete. Drafts are kept per room in localStorage. With `onAttach`, a
+// paperclip button (and pasting an image) shares files, the typed text as their caption.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Message, Participant } from '../types';
-import { displayName } from '../util';
-import { plainPreview } from '../markdown';
+import { displayName, messagePreview } from '../util';
+import { ACCEPT } from '../files';
 import { Avatar } from './Avatar';
 import { Icon } from './Icon';
 
@@ -41,6 +42,13 @@ export interface ComposerProps {
   onPoll?: () => void;
   autoFocus?: boolean;
   idPrefix: string;
+  /**
+   * Shares files with `caption` (the composer's text); returns whether the caption was
+   * used (the composer then empties). Without it there is no attach button.
+   */
+  onAttach?: (files: File[], caption: string) => boolean;
+  /** Filled with a function that attaches files the same way (drops on the message list). */
+  attachRef?: { current: ((files: File[]) => void) | null };
 }
 
 export function Composer(p: ComposerProps) {
@@ -110,6 +118,33 @@ export function Composer(p: ComposerProps) {
     caretAfterRender.current = pos;
   };
 
+  const fileInput = useRef<HTMLInputElement>(null);
+  const attach = (files: File[]) => {
+    if (!p.onAttach || p.disabled || files.length === 0) return;
+    const caption = text.replace(/^\s*\n|\s+$/g, '');
+    if (p.onAttach(files, caption) && caption) {
+      setText('');
+      saveDraft(p.draftKey, '');
+      setMention(null);
+    }
+  };
+  if (p.attachRef) p.attachRef.current = p.onAttach && !p.disabled ? attach : null;
+  useEffect(() => () => {
+    if (p.attachRef) p.attachRef.current = null;
+  }, []);
+
+  const onPaste = (e: ClipboardEvent) => {
+    const files = Array.from(e.clipboardData?.files ?? []);
+    // Text with a picture of it (copied from an office app, say) pastes as text.
+    if (!p.onAttach || files.length === 0 || e.clipboardData?.types.includes('text/plain')) return;
+    e.preventDefault();
+    // Pasted screenshots come as "image.png"; give them a name worth keeping.
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[T:]/g, '-');
+    attach(files.map((f, i) => (/^image\.(png|jpe?g|gif|webp)$/i.test(f.name)
+      ? new File([f], `pasted-${stamp}${files.length > 1 ? '-' + (i + 1) : ''}.${f.name.split('.').pop()}`, { type: f.type })
+      : f)));
+  };
+
   const send = () => {
     const content = text.trim();
     if (!content || p.disabled) return;
@@ -165,7 +200,7 @@ export function Composer(p: ComposerProps) {
         <div class="replying">
           <span class="reply-bar" aria-hidden="true" />
           <span class="replying-text">
-            Replying to <strong>{displayName(p.replyTo.sender)}</strong>: {plainPreview(p.replyTo.content, 80)}
+            Replying to <strong>{displayName(p.replyTo.sender)}</strong>: {messagePreview(p.replyTo, 80)}
           </span>
           <button type="button" class="icon-btn small" aria-label="Cancel reply" onClick={p.onCancelReply}><Icon name="close" size={14} /></button>
         </div>
@@ -183,6 +218,20 @@ export function Composer(p: ComposerProps) {
         </ul>
       )}
       <div class="composer-row">
+        {p.onAttach && (
+          <>
+            <button type="button" class="icon-btn" aria-label="Attach a file" title="Attach a file (or drop or paste it here)" disabled={!!p.disabled}
+              onClick={() => fileInput.current?.click()}><Icon name="paperclip" size={20} /></button>
+            <input ref={fileInput} type="file" multiple accept={ACCEPT} class="file-input" hidden tabIndex={-1} aria-hidden="true"
+              disabled={!!p.disabled}
+              onChange={(e) => {
+                const input = e.currentTarget;
+                const files = Array.from(input.files ?? []);
+                input.value = ''; // picking the same file again fires change again
+                attach(files);
+              }} />
+          </>
+        )}
         {p.onPoll && (
           <button type="button" class="icon-btn" aria-label="Create a poll" title="Create a poll" disabled={!!p.disabled} onClick={p.onPoll}><Icon name="poll" size={20} /></button>
         )}
@@ -202,6 +251,7 @@ export function Composer(p: ComposerProps) {
           aria-describedby={`${p.idPrefix}-hint`}
           onInput={(e) => update(e.currentTarget.value, e.currentTarget.selectionStart ?? e.currentTarget.value.length)}
           onKeyDown={onKeyDown}
+          onPaste={onPaste}
           onBlur={() => setTimeout(() => setMention(null), 150)}
         />
         <button type="button" class="btn primary send" onClick={send} disabled={!!p.disabled || !text.trim() || tooLong} aria-label="Send message">

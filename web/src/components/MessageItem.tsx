@@ -1,13 +1,14 @@
 import { memo } from 'preact/compat';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Message, User } from '../types';
-import { Markdown, plainPreview, type RenderOptions } from '../markdown';
-import { displayName, fullTime, timeOf, classes } from '../util';
+import { Markdown, type RenderOptions } from '../markdown';
+import { displayName, fullTime, timeOf, classes, messagePreview } from '../util';
 import { Avatar } from './Avatar';
 import { EmojiPicker } from './EmojiPicker';
 import { PollView } from './PollView';
 import { sameId } from '../store';
 import { Icon } from './Icon';
+import { Attachments } from './Attachments';
 
 export interface MessageActions {
   reply: (m: Message) => void;
@@ -58,6 +59,9 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
   const canEdit = mine && !deleted && (m.type === 'text' || m.type === 'event_update');
   const canDelete = !deleted && (mine || p.canModerate);
   const reactions = m.reactions ?? [];
+  const attachments = deleted ? [] : m.attachments ?? [];
+  // An upload without a caption is its attachment alone: no empty bubble.
+  const showBubble = deleted || p.editing || attachments.length === 0 || !!(m.content ?? '').trim() || (m.type === 'poll' && !!m.poll);
 
   const onDbl = () => {
     if (deleted) return;
@@ -89,19 +93,20 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
         )}
         {p.parent !== undefined && !p.inThread && (
           <button type="button" class="reply-quote" tabIndex={tab} onClick={() => (p.parent ? actions.jumpTo(p.parent.id) : actions.openThread(m))}
-            aria-label={p.parent ? `Reply to ${displayName(p.parent.sender)}: ${plainPreview(p.parent.content, 80) || 'deleted message'}` : 'Reply to an earlier message, open thread'}>
+            aria-label={p.parent ? `Reply to ${displayName(p.parent.sender)}: ${p.parent.deleted_at ? 'deleted message' : messagePreview(p.parent, 80)}` : 'Reply to an earlier message, open thread'}>
             <span class="reply-bar" aria-hidden="true" />
             {p.parent ? (
               <>
                 <span class="reply-author">{displayName(p.parent.sender)}</span>
-                <span class="reply-text">{p.parent.deleted_at ? 'Message deleted' : plainPreview(p.parent.content, 90)}</span>
+                <span class="reply-text">{p.parent.deleted_at ? 'Message deleted' : messagePreview(p.parent, 90)}</span>
               </>
             ) : (
               <span class="reply-text">Reply to an earlier message</span>
             )}
           </button>
         )}
-        <div class="bubble" onDblClick={onDbl}>
+        {attachments.length > 0 && <Attachments items={attachments} tab={tab} />}
+        {showBubble && <div class="bubble" onDblClick={onDbl}>
           {deleted ? (
             <p class="deleted-text">This message was deleted.</p>
           ) : p.editing ? (
@@ -112,7 +117,7 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
             <Markdown text={m.content ?? ''} opts={renderOpts(m, me)} />
           )}
           {m.edited_at && !deleted && !p.editing && <span class="edited" title={`Edited ${fullTime(m.edited_at)}`}>(edited)</span>}
-        </div>
+        </div>}
         {reactions.length > 0 && !deleted && (
           <div class="reactions" role="group" aria-label="Reactions">
             {reactions.map((r) => (

@@ -8,7 +8,7 @@ import type { PendingMessage, RoomView, Store } from '../store';
 import { sameId } from '../store';
 import { dayKey, dayLabel, parseTime } from '../util';
 import { MessageItem, type MessageActions } from './MessageItem';
-import { PendingItem } from './PendingItem';
+import { PendingItem, UploadItem } from './PendingItem';
 
 const GROUP_MS = 5 * 60 * 1000;
 const BOTTOM_SLACK = 80;
@@ -101,7 +101,7 @@ export function MessageList(p: ListProps) {
       }
     }
     captureAnchor();
-  }, [messages, view.pending, view.opened, view.id]);
+  }, [messages, view.pending, view.uploads, view.opened, view.id]);
 
   useLayoutEffect(() => {
     if (p.stickSignal > 0) {
@@ -212,9 +212,10 @@ export function MessageList(p: ListProps) {
         </div>
         {rows}
         {view.pending.map((pm: PendingMessage) => <PendingItem key={pm.client_id} p={pm} me={p.me} store={store} />)}
+        {view.uploads.map((u) => <UploadItem key={u.client_id} u={u} store={store} />)}
         {view.opening && !view.opened && <p class="empty-note" role="status">Loading messages…</p>}
         {view.openError && <p class="form-error pad" role="alert">{view.openError}</p>}
-        {view.opened && messages.length === 0 && view.pending.length === 0 && <p class="empty-note">No messages yet. Say hello!</p>}
+        {view.opened && messages.length === 0 && view.pending.length === 0 && view.uploads.length === 0 && <p class="empty-note">No messages yet. Say hello!</p>}
       </div>
       {!view.atBottom && (
         <button type="button" class="jump-latest" onClick={() => { scrollToBottom(); store.setAtBottom(view.id, true); }}>

@@ -1,8 +1,7 @@
 import type { RoomListEntry, User } from '../types';
 import type { Connection } from '../store';
 import { sameId } from '../store';
-import { displayName, shortAgo } from '../util';
-import { plainPreview } from '../markdown';
+import { displayName, messagePreview, shortAgo } from '../util';
 import { Avatar } from './Avatar';
 import { ConnectionBadge } from './ConnectionBadge';
 
@@ -82,7 +81,7 @@ export function Sidebar(p: SidebarProps) {
                     {r.last_message && (
                       <span class="room-last">
                         {r.last_message.sender ? displayName(r.last_message.sender) + ': ' : ''}
-                        {r.last_message.deleted_at ? 'message deleted' : plainPreview(r.last_message.content, 60)}
+                        {r.last_message.deleted_at ? 'message deleted' : messagePreview(r.last_message, 60)}
                       </span>
                     )}
                   </span>
