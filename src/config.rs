@@ -230,6 +230,10 @@ pub struct Limits {
     /// by themselves (no system message, no `user_joined_chat` to everyone); 0: always announce.
     #[arg(long, env = "EVENTSYNC_QUIET_JOIN_THRESHOLD", default_value_t = 100)]
     pub quiet_join_threshold: u64,
+    /// TCP_NODELAY on accepted connections: `on` sends each frame at once, `off` lets
+    /// the kernel coalesce small writes (less CPU, later deliveries under some traffic).
+    #[arg(long, env = "EVENTSYNC_TCP_NODELAY", value_enum, default_value = "on")]
+    pub tcp_nodelay: Switch,
 }
 
 impl Limits {

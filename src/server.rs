@@ -77,8 +77,11 @@ pub async fn serve(
             continue;
         };
         // Chat frames are small: without TCP_NODELAY, Nagle's algorithm holds them back
-        // until the peer's delayed ACK, adding up to ~40 ms to a delivery.
-        if let Err(err) = tcp.set_nodelay(true) {
+        // until the peer's delayed ACK, adding up to ~40 ms to a delivery (the README's
+        // performance notes weigh it against the CPU it costs).
+        if limits.tcp_nodelay == crate::config::Switch::On
+            && let Err(err) = tcp.set_nodelay(true)
+        {
             tracing::debug!(error = %err, "could not set TCP_NODELAY");
         }
         let service = app.clone().map_request(move |mut request: axum::http::Request<Incoming>| {

@@ -41,7 +41,10 @@ pub struct UploadTicket {
 
 /// 413 for an upload over `max_bytes`.
 fn too_large(max_bytes: u64) -> AppError {
-    AppError::PayloadTooLarge(format!("files are limited to {max_bytes} bytes ({} MiB)", max_bytes >> 20))
+    AppError::PayloadTooLarge(format!(
+        "files are limited to {max_bytes} bytes ({:.1} MiB)",
+        max_bytes as f64 / 1_048_576.0
+    ))
 }
 
 /// The room gate: a participant who is not muted, in a room that allows files. Runs

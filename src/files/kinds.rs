@@ -46,9 +46,19 @@ fn is_ole2(buf: &[u8]) -> bool {
     buf.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1])
 }
 
-/// Text: valid UTF-8 (a character cut at the end of the prefix is fine) without NUL.
+/// Bytes no text file holds: C0 controls other than tab, line breaks, form feed and
+/// escape (NUL above all).
+fn is_binary_byte(byte: u8) -> bool {
+    byte < 0x20 && !matches!(byte, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | 0x1B)
+}
+
+/// Text: valid UTF-8 (a character cut at the end of the prefix is fine) without binary
+/// control bytes, and nothing `infer` recognises as another format (a zip's header is
+/// valid UTF-8).
 fn is_text_prefix(buf: &[u8]) -> bool {
-    if buf.contains(&0) {
+    if buf.iter().any(|b| is_binary_byte(*b))
+        || infer::get(buf).is_some_and(|t| !t.mime_type().starts_with("text/"))
+    {
         return false;
     }
     match std::str::from_utf8(buf) {
@@ -149,7 +159,7 @@ impl TextCheck {
         if self.failed {
             return;
         }
-        if chunk.contains(&0) {
+        if chunk.iter().any(|b| is_binary_byte(*b)) {
             self.failed = true;
             return;
         }
@@ -217,6 +227,8 @@ mod tests {
         assert!(check("mp4", b"\0\0\0\x20ftypisom\0\0\x02\0").is_ok());
         assert!(check("txt", "déjà vu\n".as_bytes()).is_ok());
         assert!(check("txt", b"a\0b").is_err());
+        assert!(check("txt", b"PK\x03\x04\x14\x00 a zip").is_err());
+        assert!(check("txt", b"tabs\tand\r\nbreaks\x0c").is_ok());
         assert!(check("txt", b"\xC3\x28 broken").is_err());
     }
 

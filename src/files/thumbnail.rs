@@ -49,8 +49,10 @@ pub fn format_of(mime: &str) -> Option<ImageFormat> {
     }
 }
 
+/// The decoder's own words stay in the log: they describe its internals, not the file.
 fn undecodable(err: impl std::fmt::Display) -> AppError {
-    AppError::validation("invalid_image", format!("the image could not be decoded: {err}"))
+    tracing::debug!(error = %err, "an uploaded image could not be decoded");
+    AppError::validation("invalid_image", "the image could not be decoded: it is damaged or incomplete")
 }
 
 /// Decodes `bytes` (a GIF: its first frame), turns it upright by its EXIF orientation and
