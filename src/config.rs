@@ -228,7 +228,7 @@ pub struct Limits {
     pub orphan_blob_age_seconds: u64,
     /// Rooms with at least this many participants do not announce who joins or leaves
     /// by themselves (no system message, no `user_joined_chat` to everyone); 0: always announce.
-    #[arg(long, env = "EVENTSYNC_QUIET_JOIN_THRESHOLD", default_value_t = 100)]
+    #[arg(long, env = "EVENTSYNC_QUIET_JOIN_THRESHOLD", default_value_t = 200)]
     pub quiet_join_threshold: u64,
     /// TCP_NODELAY on accepted connections: `on` sends each frame at once, `off` lets
     /// the kernel coalesce small writes (less CPU, later deliveries under some traffic).

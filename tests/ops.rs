@@ -55,6 +55,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/api/events/{id}/register", "post"),
     ("/api/events/{id}/ban", "post"),
     ("/api/events/{id}/unban", "post"),
+    ("/api/events/{id}/announcements", "post"),
     ("/api/chat/rooms", "get"),
     ("/api/chat/rooms", "post"),
     ("/api/chat/rooms/public", "get"),
@@ -80,6 +81,17 @@ const ROUTES: &[(&str, &str)] = &[
     ("/api/chat/rooms/{id}/moderators/{user_id}", "put"),
     ("/api/chat/rooms/{id}/moderators/{user_id}", "delete"),
     ("/api/chat/rooms/{id}/upload", "post"),
+    ("/api/chat/rooms/{id}/pins", "get"),
+    ("/api/chat/rooms/{id}/export", "get"),
+    ("/api/chat/rooms/{id}/questions", "get"),
+    ("/api/chat/rooms/{id}/questions", "post"),
+    ("/api/chat/rooms/{id}/questions/{qid}/vote", "post"),
+    ("/api/chat/rooms/{id}/questions/{qid}/approve", "post"),
+    ("/api/chat/rooms/{id}/questions/{qid}/answer", "post"),
+    ("/api/chat/rooms/{id}/questions/{qid}/pin", "post"),
+    ("/api/chat/rooms/{id}/questions/{qid}/hide", "post"),
+    ("/api/chat/messages/{id}/pin", "post"),
+    ("/api/chat/messages/{id}/pin", "delete"),
     ("/api/chat/files/{id}/download", "get"),
     ("/api/chat/files/{id}/thumbnail", "get"),
     ("/api/chat/files/{id}/downloads", "get"),
@@ -124,7 +136,8 @@ async fn openapi_documents_exactly_the_routes_served() {
 
     let client = reqwest::Client::new();
     for (path, _) in ROUTES {
-        let url = server.url(&path.replace("{id}", "999999").replace("{user_id}", "999999"));
+        let url = server
+            .url(&path.replace("{id}", "999999").replace("{user_id}", "999999").replace("{qid}", "999999"));
         for method in METHODS {
             let served = ROUTES.contains(&(path, method));
             let response = client

@@ -80,3 +80,94 @@ pub async fn register_attendee(
     state.store.add_attendee(event_id, caller.user.id, state.clock.now_ms()).await?;
     get_event(state, caller, event_id).await
 }
+
+/// `POST /api/events/{id}/announcements` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Announce {
+    /// 1–4000 characters.
+    pub content: String,
+    /// Also notify everyone registered to the event (a notification of kind
+    /// `announcement` each), not only the rooms.
+    #[serde(default)]
+    pub notify_attendees: bool,
+}
+
+/// What an announcement produced.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct Announcement {
+    pub event_id: CalendarEventId,
+    /// The `event_update` message posted in each room of the event.
+    pub messages: Vec<crate::domain::message::Message>,
+    /// How many attendees were notified.
+    pub notified: usize,
+}
+
+/// Posts an `event_update` message in every room of the event (the organizer or an
+/// admin), delivered live and counted in each room's `announcement_count`; with
+/// `notify_attendees`, every registered attendee also gets a notification.
+pub async fn announce(
+    state: &AppState,
+    caller: &AuthUser,
+    event_id: CalendarEventId,
+    req: Announce,
+) -> AppResult<Announcement> {
+    use crate::domain::message::{MessageType, NewMessage, validate_content};
+    use crate::domain::notification::{Notification, NotificationKind};
+    use crate::domain::user::Role;
+    use crate::store::InsertedMessage;
+    let organizer = state.store.event_organizer(event_id).await?.ok_or(AppError::NotFound("event"))?;
+    if organizer != caller.user.id && caller.user.role != Role::Admin {
+        return Err(AppError::forbidden("only the event's organizer or an admin makes announcements"));
+    }
+    let content = validate_content(&req.content)?;
+    let now = state.clock.now_ms();
+    let rooms = state.store.rooms_of_event(event_id).await?;
+    let mut messages = Vec::with_capacity(rooms.len());
+    for room in &rooms {
+        let new = NewMessage {
+            message_type: MessageType::EventUpdate,
+            content: content.clone(),
+            reply_to: None,
+            client_id: None,
+            poll: None,
+            attachment: None,
+        };
+        let InsertedMessage::Created(id) =
+            state.store.insert_message(room.room_id, Some(caller.user.id), &new, &[], now).await?
+        else {
+            return Err(AppError::internal("announcement stored as a duplicate"));
+        };
+        let message = state.store.message(id, None, now).await?.ok_or(AppError::NotFound("message"))?;
+        state.publisher.publish(ChatEvent::MessageCreated(message.clone())).await;
+        messages.push(message);
+    }
+    let mut notified = 0;
+    if req.notify_attendees
+        && let Some(first) = messages.first()
+    {
+        let attendees = state.store.attendee_ids(event_id).await?;
+        let recipients: Vec<_> = attendees
+            .into_iter()
+            .filter(|id| *id != caller.user.id)
+            .map(|id| (id, NotificationKind::Announcement))
+            .collect();
+        let ids = state
+            .store
+            .insert_notifications(&recipients, first.room_id, Some(first.id), caller.user.id, now)
+            .await?;
+        notified = ids.len();
+        for ((user_id, kind), id) in recipients.into_iter().zip(ids) {
+            let notification = Notification {
+                id,
+                kind,
+                room_id: first.room_id,
+                message_id: Some(first.id),
+                actor: caller.user.clone(),
+                created_at: crate::clock::to_rfc3339(now),
+                read_at: None,
+            };
+            state.publisher.publish(ChatEvent::Notification { user_id, notification }).await;
+        }
+    }
+    Ok(Announcement { event_id, messages, notified })
+}

@@ -6,13 +6,16 @@
 
 pub mod access;
 pub mod calendar;
+pub mod export;
 pub mod files;
 pub mod messages;
 pub mod moderation;
 pub mod notifications;
 pub mod participants;
+pub mod pins;
 pub mod presence;
 pub mod publish;
+pub mod qa;
 pub mod rooms;
 pub mod sessions;
 pub mod typing;

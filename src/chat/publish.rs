@@ -12,10 +12,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use crate::domain::message::{Deleted, Message, PollUpdate, ReactionUpdate};
+use crate::domain::message::{Deleted, Message, PinnedMessage, PollUpdate, ReactionUpdate, Unpinned};
 use crate::domain::moderation::ModerationNotice;
 use crate::domain::notification::{Notification, ReadState};
 use crate::domain::presence::UserPresence;
+use crate::domain::qa::{Question, QuestionRemoved};
 use crate::domain::room::{Room, RoomId};
 use crate::domain::user::{User, UserId};
 
@@ -28,6 +29,8 @@ pub enum Audience {
     RoomExcept { room_id: RoomId, except: UserId },
     /// Every socket of one user: all their tabs and devices.
     User(UserId),
+    /// Every socket of these users (a room's moderators); an empty list reaches nobody.
+    Users(Vec<UserId>),
     /// Every socket following any of these rooms, each once: the users who share a room
     /// with someone (the caller lists those rooms). An empty list reaches nobody.
     Rooms(Vec<RoomId>),
@@ -86,6 +89,16 @@ pub enum ChatEvent {
         quiet: bool,
     },
     RoomUpdated(Room),
+    MessagePinned(PinnedMessage),
+    MessageUnpinned(Unpinned),
+    /// A question became visible to `audience`: the room, or (waiting for review) its
+    /// moderators and author.
+    QuestionAdded {
+        question: Question,
+        audience: Audience,
+    },
+    QuestionUpdated(Question),
+    QuestionRemoved(QuestionRemoved),
     /// A user read up to a point: their other sockets update their badges.
     RoomRead {
         user_id: UserId,
@@ -144,6 +157,11 @@ impl ChatEvent {
             ChatEvent::UserBanned { notice, .. } => Audience::Room(notice.room_id),
             ChatEvent::UserUnbanned(notice) => Audience::User(notice.user.id),
             ChatEvent::RoomCreated { room, .. } | ChatEvent::RoomUpdated(room) => Audience::Room(room.id),
+            ChatEvent::MessagePinned(pin) => Audience::Room(pin.room_id),
+            ChatEvent::MessageUnpinned(unpinned) => Audience::Room(unpinned.room_id),
+            ChatEvent::QuestionAdded { audience, .. } => audience.clone(),
+            ChatEvent::QuestionUpdated(question) => Audience::Room(question.room_id),
+            ChatEvent::QuestionRemoved(removed) => Audience::Room(removed.room_id),
             ChatEvent::UserJoined { user, quiet: true, .. }
             | ChatEvent::UserLeft { user, quiet: true, .. } => Audience::User(user.id),
             ChatEvent::UserJoined { room_id, .. } | ChatEvent::UserLeft { room_id, .. } => {

@@ -31,6 +31,8 @@ pub struct RoomListEntry {
     pub room: Room,
     pub unread_count: i64,
     pub mention_count: i64,
+    /// Unread announcements (`event_update` messages) of the event.
+    pub announcement_count: i64,
     pub last_message: Option<Message>,
     pub my_role: ParticipantRole,
     /// The other user of a direct message.
@@ -200,6 +202,7 @@ pub async fn list_rooms(state: &AppState, caller: &AuthUser) -> AppResult<Vec<Ro
                 room: row.room.to_room(),
                 unread_count: row.unread_count,
                 mention_count: row.mention_count,
+                announcement_count: row.announcement_count,
                 last_message,
                 my_role: row.my_role,
                 direct_with: row

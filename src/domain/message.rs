@@ -106,6 +106,37 @@ impl Message {
     }
 }
 
+/// A pinned message of a room.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PinnedMessage {
+    pub message_id: MessageId,
+    pub room_id: RoomId,
+    /// Null when that account is gone.
+    pub pinned_by: Option<User>,
+    pub pinned_at: String,
+    pub message: Message,
+}
+
+impl PinnedMessage {
+    pub fn for_broadcast(mut self) -> PinnedMessage {
+        self.message = self.message.for_broadcast();
+        self
+    }
+}
+
+/// `GET /api/chat/rooms/{id}/pins`: newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PinList {
+    pub pins: Vec<PinnedMessage>,
+}
+
+/// An unpinned message's place (`message_unpinned`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Unpinned {
+    pub message_id: MessageId,
+    pub room_id: RoomId,
+}
+
 /// `poll` in a send request.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct PollRequest {

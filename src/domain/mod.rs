@@ -10,6 +10,7 @@ pub mod message;
 pub mod moderation;
 pub mod notification;
 pub mod presence;
+pub mod qa;
 pub mod room;
 pub mod user;
 pub mod words;

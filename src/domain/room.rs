@@ -160,6 +160,10 @@ pub struct RoomSettings {
     pub blocked_words: WordList,
     /// `reject` (422 `blocked_content`) or `mask` (stored with `***`).
     pub filter_mode: FilterMode,
+    /// Session Q&A in this room (`/api/chat/rooms/{id}/questions`).
+    pub qa_enabled: bool,
+    /// Attendees' questions wait for a moderator's approval before anyone sees them.
+    pub qa_moderation: bool,
 }
 
 /// Longest slow mode interval: a day.
@@ -189,6 +193,8 @@ impl RoomSettings {
             posting: Posting::Everyone,
             blocked_words: WordList::default(),
             filter_mode: FilterMode::Reject,
+            qa_enabled: false,
+            qa_moderation: false,
         }
     }
 
@@ -495,7 +501,8 @@ mod tests {
         let schema = serde_json::to_value(RoomSettingsPatch::schema()).unwrap();
         let full = serde_json::to_value(<RoomSettings as PartialSchema>::schema()).unwrap();
         assert_eq!(schema["properties"], full["properties"]);
-        assert!(full["required"].as_array().is_some_and(|r| r.len() == 10), "{full}");
+        let settings = RoomSettings::new(String::new()).to_map().len();
+        assert!(full["required"].as_array().is_some_and(|r| r.len() == settings), "{full}");
         assert!(schema.get("required").is_none_or(|r| r.as_array().is_some_and(Vec::is_empty)), "{schema}");
     }
 }

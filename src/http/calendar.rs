@@ -22,6 +22,29 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(register_attendee))
         .routes(routes!(ban_from_event))
         .routes(routes!(unban_from_event))
+        .routes(routes!(announce))
+}
+
+/// # `POST /api/events/{id}/announcements`
+///
+/// The organizer (or an admin) posts an `event_update` message in every room of the
+/// event at once, delivered live and counted as `announcement_count` in each room
+/// list; `notify_attendees` also notifies everyone registered.
+#[utoipa::path(post, path = "/api/events/{id}/announcements", tag = "events", params(("id" = i64, Path)),
+    request_body = calendar::Announce, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 201, body = calendar::Announcement),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "`invalid_content`", body = ErrorBody),
+    ))]
+async fn announce(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(event_id): Path<CalendarEventId>,
+    Json(req): Json<calendar::Announce>,
+) -> AppResult<(StatusCode, axum::Json<calendar::Announcement>)> {
+    Ok((StatusCode::CREATED, axum::Json(calendar::announce(&state, &auth, event_id, req).await?)))
 }
 
 /// `GET /api/events` answer.

@@ -3,13 +3,16 @@
 
 mod auth;
 mod calendar;
+mod export;
 pub mod extract;
 mod files;
 mod messages;
 mod moderation;
 mod notifications;
 mod ops;
+mod pins;
 mod presence;
+mod qa;
 mod rooms;
 mod web;
 
@@ -40,6 +43,7 @@ use crate::state::AppState;
         (name = "rooms", description = "Chat rooms, participants, read markers"),
         (name = "messages", description = "Messages, replies, reactions, polls"),
         (name = "files", description = "Uploads, downloads and thumbnails"),
+        (name = "qa", description = "Session Q&A: questions, votes, review"),
         (name = "notifications", description = "Mentions and other notifications"),
         (name = "moderation", description = "Moderation actions and the moderation log"),
         (name = "presence", description = "Online status and custom status messages"),
@@ -73,6 +77,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(messages::router())
         .merge(moderation::router())
         .merge(files::router())
+        .merge(pins::router())
+        .merge(qa::router())
+        .merge(export::router())
         .merge(notifications::router())
         .merge(presence::router())
         .merge(ops::router())

@@ -49,6 +49,8 @@ impl Broadcaster {
                 self.io.to(chat_room(room_id)).except(user_room(except))
             }
             Audience::User(user_id) => self.io.to(user_room(user_id)),
+            Audience::Users(user_ids) if user_ids.is_empty() => return None,
+            Audience::Users(user_ids) => self.io.to(user_ids.into_iter().map(user_room).collect::<Vec<_>>()),
             Audience::Rooms(room_ids) | Audience::RoomsExcept { room_ids, .. } if room_ids.is_empty() => {
                 return None;
             }
@@ -99,6 +101,11 @@ impl Broadcaster {
                 emit(to, "user_left_chat", &json!({"room_id": room_id, "user": user})).await
             }
             ChatEvent::RoomRead { state, .. } => emit(to, "room_read", state).await,
+            ChatEvent::MessagePinned(pin) => emit(to, "message_pinned", pin).await,
+            ChatEvent::MessageUnpinned(unpinned) => emit(to, "message_unpinned", unpinned).await,
+            ChatEvent::QuestionAdded { question, .. } => emit(to, "qa_question_added", question).await,
+            ChatEvent::QuestionUpdated(question) => emit(to, "qa_question_updated", question).await,
+            ChatEvent::QuestionRemoved(removed) => emit(to, "qa_question_removed", removed).await,
             ChatEvent::Notification { notification, .. } => emit(to, "notification", notification).await,
             ChatEvent::PresenceChanged { presence, .. } => emit(to, "presence_updated", presence).await,
             ChatEvent::UserMuted(notice) => emit(to, "user_muted", notice).await,

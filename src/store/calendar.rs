@@ -119,6 +119,14 @@ impl Store {
     }
 
     /// Whether `user_id` organizes or attends the event.
+    /// Everyone registered to an event.
+    pub async fn attendee_ids(&self, event_id: CalendarEventId) -> Result<Vec<UserId>, sqlx::Error> {
+        const SQL: &str = "SELECT user_id FROM event_attendee WHERE event_id = $1 ORDER BY user_id";
+        let rows: Vec<(i64,)> =
+            with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(event_id).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     pub async fn is_organizer_or_attendee(
         &self,
         event_id: CalendarEventId,

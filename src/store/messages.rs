@@ -593,6 +593,10 @@ impl Store {
                 .await?;
             sqlx::query(CLEAR_REACTIONS).bind(facts.message_id).execute(&mut *tx).await?;
             expire_files_of_message_in!(tx, facts.message_id, now)?;
+            sqlx::query("DELETE FROM message_pin WHERE message_id = $1")
+                .bind(facts.message_id)
+                .execute(&mut *tx)
+                .await?;
             if let Some(entry) = log {
                 insert_entry_in!(&mut *tx, entry, now)?;
             }

@@ -47,6 +47,7 @@ pub struct RoomListRow {
     pub my_role: ParticipantRole,
     pub unread_count: i64,
     pub mention_count: i64,
+    pub announcement_count: i64,
     pub last_message_id: Option<i64>,
     /// The other participant of a direct message.
     pub direct_with_id: Option<i64>,
@@ -134,7 +135,7 @@ macro_rules! settings_columns {
         concat!(
             $p, "name, ", $p, "description, ", $p, "is_public, ", $p, "allow_files, ", $p, "allow_voice, ", $p,
             "moderation_enabled, ", $p, "slow_mode_seconds, ", $p, "posting, ", $p, "blocked_words, ", $p,
-            "filter_mode"
+            "filter_mode, ", $p, "qa_enabled, ", $p, "qa_moderation"
         )
     };
 }
@@ -154,6 +155,8 @@ macro_rules! bind_settings {
             .bind(s.posting.as_str())
             .bind(s.blocked_words.stored())
             .bind(s.filter_mode.as_str())
+            .bind(s.qa_enabled)
+            .bind(s.qa_moderation)
     }};
 }
 pub(super) use bind_settings;
@@ -198,7 +201,7 @@ pub(super) const INSERT_ROOM: &str = concat!(
     "INSERT INTO room (",
     settings_columns!(),
     ", room_type, event_id, direct_key, created_by, created_at, last_activity_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING room_id"
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING room_id"
 );
 
 /// New participants start with everything already in the room marked read.
@@ -289,6 +292,9 @@ impl Store {
             (SELECT COUNT(*) FROM message_mention mm JOIN message m ON m.message_id = mm.message_id \
                WHERE mm.user_id = p.user_id AND m.room_id = r.room_id AND m.seq > p.last_read_seq \
                AND m.deleted_at IS NULL) AS mention_count, \
+            (SELECT COUNT(*) FROM message m WHERE m.room_id = r.room_id AND m.message_type = 'event_update' \
+               AND m.seq > p.last_read_seq AND m.deleted_at IS NULL \
+               AND (m.sender_id IS NULL OR m.sender_id <> p.user_id)) AS announcement_count, \
             (SELECT m.message_id FROM message m WHERE m.room_id = r.room_id ORDER BY m.seq DESC LIMIT 1) \
                AS last_message_id, \
             CASE WHEN r.direct_key IS NULL THEN NULL ELSE (SELECT o.user_id FROM participant o \
@@ -413,6 +419,30 @@ impl Store {
         Ok(count)
     }
 
+    /// The room roles of those of `user_ids` who participate.
+    pub async fn participant_roles(
+        &self,
+        room_id: RoomId,
+        user_ids: &[UserId],
+    ) -> Result<std::collections::HashMap<UserId, ParticipantRole>, sqlx::Error> {
+        let mut roles = std::collections::HashMap::new();
+        for list in super::in_lists(user_ids) {
+            let sql = format!(
+                "SELECT user_id, role FROM participant WHERE room_id = $1 AND user_id IN ({})",
+                super::placeholders(2, list.len())
+            );
+            let rows: Vec<(i64, ParticipantRole)> = with_pool!(self, reader, |pool| {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(room_id);
+                for id in &list {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await
+            })?;
+            roles.extend(rows);
+        }
+        Ok(roles)
+    }
+
     /// The user ids of a room's participants.
     pub async fn participant_ids(&self, room_id: RoomId) -> Result<Vec<UserId>, sqlx::Error> {
         const SQL: &str = "SELECT user_id FROM participant WHERE room_id = $1";
@@ -531,7 +561,7 @@ impl Store {
         const SQL: &str = concat!(
             "UPDATE room SET (",
             settings_columns!(),
-            ") = ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) WHERE room_id = $11"
+            ") = ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) WHERE room_id = $13"
         );
         with_pool!(self, writer, |pool| {
             bind_settings!(sqlx::query(SQL), settings).bind(room_id).execute(pool).await.map(drop)
@@ -605,6 +635,8 @@ mod tests {
             posting: crate::domain::room::Posting::Everyone,
             blocked_words: crate::domain::words::WordList(vec!["spoiler".into()]),
             filter_mode: crate::domain::words::FilterMode::Mask,
+            qa_enabled: true,
+            qa_moderation: false,
         };
         let owner = store
             .insert_user(crate::store::NewUser {
@@ -638,6 +670,8 @@ mod tests {
             posting: crate::domain::room::Posting::Moderators,
             blocked_words: crate::domain::words::WordList::default(),
             filter_mode: crate::domain::words::FilterMode::Reject,
+            qa_enabled: false,
+            qa_moderation: true,
         };
         store.update_room_settings(room_id, &second).await.unwrap();
         assert_eq!(store.room(room_id).await.unwrap().unwrap().settings, second);
