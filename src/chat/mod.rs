@@ -28,6 +28,10 @@ use crate::state::AppState;
 /// statuses that clear themselves, typing that was not renewed.
 pub const TIMER_INTERVAL: Duration = Duration::from_millis(250);
 
+/// Timer rounds between two pushes of changed participant counts.
+const COUNT_PUSH_ROUNDS: u64 =
+    (participants::COUNT_PUSH_INTERVAL.as_millis() / TIMER_INTERVAL.as_millis()) as u64;
+
 /// Applies the time rules every [`TIMER_INTERVAL`] until the server stops. They read
 /// the state's clock, so tests that advance a manual clock see them apply.
 pub async fn timers(state: AppState) {
@@ -39,6 +43,9 @@ pub async fn timers(state: AppState) {
         typing::tick(&state).await;
         sessions::tick(&state).await;
         // Mutes end to the second; their check is a database statement.
+        if round % COUNT_PUSH_ROUNDS == 0 {
+            participants::push_counts(&state).await;
+        }
         if round % 4 == 0 {
             moderation::tick(&state).await;
             if let Err(err) = files::purge_expired(&state).await {

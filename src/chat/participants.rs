@@ -3,16 +3,18 @@
 //! filter scans a bounded number of rows per request; the counts are cached for a
 //! moment per room and nudged as people join and leave.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use super::access::RoomAccess;
+use super::publish::ChatEvent;
 use crate::auth::AuthUser;
 use crate::clock::Millis;
 use crate::domain::page_limit;
 use crate::domain::presence::{Presence, PresenceStatus};
 use crate::domain::room::{
-    Participant, ParticipantCursor, ParticipantFilter, ParticipantPage, ParticipantQuery, RoomId,
+    Participant, ParticipantCursor, ParticipantFilter, ParticipantPage, ParticipantQuery, RoomCountUpdate,
+    RoomId,
 };
 use crate::domain::user::UserId;
 use crate::error::{AppError, AppResult};
@@ -33,10 +35,12 @@ const COUNT_TTL_MS: Millis = 30_000;
 const ONLINE_TTL_MS: Millis = 2000;
 const PREFIX_MAX: usize = 64;
 
-/// A room's participant and online counts, cached per room.
+/// A room's participant and online counts, cached per room; and which rooms' counts
+/// changed since they were last pushed.
 #[derive(Debug, Default)]
 pub struct RoomCounts {
     rooms: Mutex<HashMap<RoomId, Counts>>,
+    changed: Mutex<HashSet<RoomId>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -52,11 +56,17 @@ impl RoomCounts {
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Someone joined (`+1`) or left (`-1`): the cached count follows at once.
+    /// Someone joined (`+1`) or left (`-1`): the cached count follows at once, and the
+    /// room's sockets hear the new count with the next push.
     pub fn adjust(&self, room_id: RoomId, delta: i64) {
         if let Some(counts) = self.lock().get_mut(&room_id) {
             counts.participants = (counts.participants + delta).max(0);
         }
+        self.changed.lock().unwrap_or_else(|p| p.into_inner()).insert(room_id);
+    }
+
+    fn take_changed(&self) -> Vec<RoomId> {
+        self.changed.lock().unwrap_or_else(|p| p.into_inner()).drain().collect()
     }
 
     fn cached(&self, room_id: RoomId, now: Millis) -> Option<Counts> {
@@ -200,3 +210,21 @@ pub async fn is_large(state: &AppState, room_id: RoomId) -> AppResult<bool> {
     let participants = state.room_counts.participants(state, room_id).await?;
     Ok(participants as u64 >= threshold)
 }
+
+/// Pushes `room_participant_count` to each room whose membership changed since the last
+/// push: one event per room per [`COUNT_PUSH_INTERVAL`], however many joined meanwhile
+/// (a mass join announces itself as a rising count, not as thousands of events).
+pub async fn push_counts(state: &AppState) {
+    for room_id in state.room_counts.take_changed() {
+        match state.room_counts.get(state, room_id).await {
+            Ok((participant_count, online_count)) => {
+                let counts = RoomCountUpdate { room_id, participant_count, online_count };
+                state.publisher.publish(ChatEvent::ParticipantCount(counts)).await;
+            }
+            Err(err) => tracing::warn!(room_id, error = %err, "could not count a room's participants"),
+        }
+    }
+}
+
+/// How often changed participant counts are pushed.
+pub const COUNT_PUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3);

@@ -17,7 +17,7 @@ use crate::domain::moderation::ModerationNotice;
 use crate::domain::notification::{Notification, ReadState};
 use crate::domain::presence::UserPresence;
 use crate::domain::qa::{Question, QuestionRemoved};
-use crate::domain::room::{Room, RoomId};
+use crate::domain::room::{Room, RoomCountUpdate, RoomId};
 use crate::domain::user::{User, UserId};
 
 /// Who hears an event.
@@ -89,6 +89,8 @@ pub enum ChatEvent {
         quiet: bool,
     },
     RoomUpdated(Room),
+    /// A room's participant count changed (pushed at most every few seconds).
+    ParticipantCount(RoomCountUpdate),
     MessagePinned(PinnedMessage),
     MessageUnpinned(Unpinned),
     /// A question became visible to `audience`: the room, or (waiting for review) its
@@ -157,6 +159,7 @@ impl ChatEvent {
             ChatEvent::UserBanned { notice, .. } => Audience::Room(notice.room_id),
             ChatEvent::UserUnbanned(notice) => Audience::User(notice.user.id),
             ChatEvent::RoomCreated { room, .. } | ChatEvent::RoomUpdated(room) => Audience::Room(room.id),
+            ChatEvent::ParticipantCount(counts) => Audience::Room(counts.room_id),
             ChatEvent::MessagePinned(pin) => Audience::Room(pin.room_id),
             ChatEvent::MessageUnpinned(unpinned) => Audience::Room(unpinned.room_id),
             ChatEvent::QuestionAdded { audience, .. } => audience.clone(),

@@ -338,6 +338,14 @@ pub struct ParticipantPage {
     pub next_cursor: Option<String>,
 }
 
+/// `room_participant_count`: a room's counts after people joined or left.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RoomCountUpdate {
+    pub room_id: RoomId,
+    pub participant_count: i64,
+    pub online_count: i64,
+}
+
 /// Where a participant page starts: after this (role rank, folded username).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParticipantCursor {

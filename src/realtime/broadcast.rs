@@ -101,6 +101,7 @@ impl Broadcaster {
                 emit(to, "user_left_chat", &json!({"room_id": room_id, "user": user})).await
             }
             ChatEvent::RoomRead { state, .. } => emit(to, "room_read", state).await,
+            ChatEvent::ParticipantCount(counts) => emit(to, "room_participant_count", counts).await,
             ChatEvent::MessagePinned(pin) => emit(to, "message_pinned", pin).await,
             ChatEvent::MessageUnpinned(unpinned) => emit(to, "message_unpinned", unpinned).await,
             ChatEvent::QuestionAdded { question, .. } => emit(to, "qa_question_added", question).await,

@@ -126,6 +126,7 @@ describe('participant pages and quiet joins', () => {
     const so = await socketFor(owner);
     assert.equal((await emitAck(so, 'join_chat_room', { room_id: room.id }))?.ok, true);
     const joins = collectEvents(so, 'user_joined_chat', (p) => p?.room_id === room.id);
+    const counts = collectEvents(so, 'room_participant_count', (p) => p?.room_id === room.id);
     const members = [];
     for (let i = 0; i < QUIET_AT + 3; i += 1) {
       const u = await user('guest');
@@ -146,6 +147,12 @@ describe('participant pages and quiet joins', () => {
     const history = await restOk(owner, 'GET', `/api/chat/rooms/${room.id}/messages?limit=100`);
     const notices = history.messages.filter((m) => m.type === 'system' && m.content.endsWith(' joined'));
     assert.equal(notices.length, QUIET_AT - 1, show(notices.map((m) => m.content)));
+    // The count is pushed instead, a few times at most, not once per join.
+    const total = QUIET_AT + 5;
+    for (let i = 0; i < 40 && !counts.events.some((c) => c.participant_count === total); i += 1) await sleep(100);
+    counts.stop();
+    assert.ok(counts.events.some((c) => c.participant_count === total), show(counts.events));
+    assert.ok(counts.events.length <= 4, `pushed ${counts.events.length} times`);
     // Messages still reach everyone, also the quiet joiners.
     const heard = collectEvents(sl, 'new_chat_message', (m) => m?.room_id === room.id);
     assert.equal((await emitAck(so, 'send_chat_message', { room_id: room.id, content: 'Welcome all' }))?.ok, true);
