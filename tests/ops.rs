@@ -154,6 +154,26 @@ async fn openapi_documents_exactly_the_routes_served() {
             assert_eq!(!unrouted, served, "{method} {path}: {status} {body}");
         }
     }
+    // Every operation documents the errors it can answer before its own rules run.
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            if op.get("security").is_some_and(|s| s.as_array().is_some_and(|a| !a.is_empty())) {
+                assert!(responses.contains_key("401"), "{method} {path} does not document 401");
+            }
+            if path.contains('{') {
+                assert!(
+                    responses.contains_key("404") && responses.contains_key("400"),
+                    "{method} {path}: 400/404"
+                );
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(responses.contains_key(status), "{method} {path} does not document {status}");
+                }
+            }
+        }
+    }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 

@@ -70,6 +70,12 @@ impl Modify for SecurityAddon {
 
 /// Every documented route, and the OpenAPI document describing them.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = routes();
+    document_common_errors(&mut doc);
+    (router, doc)
+}
+
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(calendar::router())
@@ -84,6 +90,62 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(presence::router())
         .merge(ops::router())
         .split_for_parts()
+}
+
+/// Documents on every operation the errors it can answer before its own rules run, so
+/// the document is a complete contract (a schema-driven client meets no status it was
+/// not told of): 401 where it needs a session, 400/404 where its path has ids, 400 for
+/// a bad query, the body errors where it takes a JSON body, 403 for a cookie-carrying
+/// change from another origin.
+fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    fn add(op: &mut Operation, status: &str, description: &str) {
+        op.responses.responses.entry(status.to_owned()).or_insert_with(|| {
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+            RefOr::T(
+                ResponseBuilder::new().description(description).content("application/json", content).build(),
+            )
+        });
+    }
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ids_in_path = path.contains('{');
+        let reads = [(&mut item.get, false)];
+        let changes = [
+            (&mut item.post, true),
+            (&mut item.put, true),
+            (&mut item.patch, true),
+            (&mut item.delete, true),
+        ];
+        for (op, changing) in reads.into_iter().chain(changes) {
+            let Some(op) = op.as_mut() else { continue };
+            let authenticated = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            if authenticated {
+                add(op, "401", "`unauthenticated`: no valid session");
+                if changing {
+                    add(op, "403", "`cross_origin_refused`, or the caller may not do this");
+                }
+            }
+            if ids_in_path {
+                add(op, "400", "`invalid_path_parameter`");
+                add(op, "404", "`not_found`");
+            }
+            let has_query = op
+                .parameters
+                .as_ref()
+                .is_some_and(|ps| ps.iter().any(|p| matches!(p.parameter_in, ParameterIn::Query)));
+            if has_query {
+                add(op, "400", "`invalid_query`");
+            }
+            if op.request_body.is_some() {
+                add(op, "400", "`malformed_json`, `incomplete_body`");
+                add(op, "408", "`request_timeout`: the body stopped arriving");
+                add(op, "413", "`payload_too_large`");
+                add(op, "415", "`unsupported_media_type`");
+                add(op, "422", "`invalid_body`");
+            }
+        }
+    }
 }
 
 /// The whole HTTP application (Socket.IO is layered on by the caller).
