@@ -8,6 +8,7 @@
 //!
 //! Every command prints a human-readable report and then one JSON line.
 
+mod crowd;
 mod sio;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -42,6 +43,12 @@ enum Command {
     History(HistoryArgs),
     /// Upload files concurrently: throughput and server CPU per MB.
     Uploads(UploadArgs),
+    /// Seed accounts with sessions and rooms straight into a stopped server's store.
+    SeedCrowd(crowd::SeedCrowdArgs),
+    /// Thousands of clients open one room within a minute while a few post.
+    MassJoin(crowd::MassJoinArgs),
+    /// Every socket dropped by a server restart, and back with `since`.
+    Storm(crowd::StormArgs),
 }
 
 #[derive(Parser)]
@@ -742,6 +749,9 @@ async fn main() -> std::process::ExitCode {
         Command::Seed(args) => seed(args).await.map(|report| println!("JSON {report}")),
         Command::History(args) => history(args).await.map(drop),
         Command::Uploads(args) => uploads(args).await.map(drop),
+        Command::SeedCrowd(args) => crowd::seed_crowd(args).await.map(|report| println!("JSON {report}")),
+        Command::MassJoin(args) => crowd::mass_join(args).await.map(drop),
+        Command::Storm(args) => crowd::storm(args).await.map(drop),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
