@@ -261,8 +261,8 @@ pub async fn mass_join(args: MassJoinArgs) -> Result<Value, BoxError> {
                         };
                         match sio::classify(&text) {
                             Frame::Ping => { let _ = ws.send(Message::text("3")).await; }
-                            Frame::Ack { ok: true } if sending => {
-                                if start.elapsed() > ramp_end { acked_late.fetch_add(1, Ordering::Relaxed); }
+                            Frame::Ack { ok: true } if sending && start.elapsed() > ramp_end => {
+                                acked_late.fetch_add(1, Ordering::Relaxed);
                             }
                             Frame::Event { name: "new_chat_message", raw } => {
                                 if let Some(sent_at) = sio::bench_timestamp(raw) {
@@ -309,7 +309,7 @@ pub async fn mass_join(args: MassJoinArgs) -> Result<Value, BoxError> {
         "failed": failed.load(Ordering::Relaxed),
         "joined_during_ramp": joined_by_ramp_end.load(Ordering::Relaxed),
         "join_latency": join_latency,
-        "bytes_per_join": if joined > 0 { join_bytes / joined } else { 0 },
+        "bytes_per_join": join_bytes.checked_div(joined).unwrap_or(0),
         "message_latency": delivery_latency,
         "after_ramp": {"expected": expected_late, "received": got_late, "lost": expected_late.saturating_sub(got_late)},
         "server_rss_mib_end": after.as_ref().map(|a| a.rss_bytes as f64 / 1048576.0),
