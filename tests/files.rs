@@ -657,3 +657,32 @@ async fn blobs_a_crash_left_without_a_record_are_swept_at_start() {
     assert_eq!(response.bytes().await.unwrap().as_ref(), b"kept");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_upload_whose_body_stops_arriving_answers_408_and_leaves_nothing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut options = Options::default();
+    options.limits.body_read_timeout_seconds = 1;
+    let server = TestServer::start_with(options).await;
+    let (alice, _) = server.register("alice").await;
+    let room = room_with(&server, &alice, json!({})).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let part =
+        "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.txt\"\r\n\r\nthe first words";
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {alice}\r\n\
+         Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 5000\r\n\r\n{part}",
+        upload_path(&room)
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("answered")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]).to_lowercase();
+    assert!(text.starts_with("http/1.1 408"), "{text}");
+    assert!(text.contains("request_timeout") && text.contains("connection: close"), "{text}");
+    assert_eq!(blobs_on_disk(server.data_dir()), Vec::<String>::new());
+    server.stop().await;
+}

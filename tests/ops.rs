@@ -154,6 +154,19 @@ async fn openapi_documents_exactly_the_routes_served() {
             assert_eq!(!unrouted, served, "{method} {path}: {status} {body}");
         }
     }
+    // Operation ids are unique, and every schema a document names exists.
+    let mut ids: Vec<&str> = paths
+        .values()
+        .flat_map(|ops| ops.as_object().unwrap().values().filter_map(|op| op["operationId"].as_str()))
+        .collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "duplicate operationIds");
+    let text = doc.to_string();
+    for name in text.split("\"#/components/schemas/").skip(1).filter_map(|rest| rest.split('"').next()) {
+        assert!(doc["components"]["schemas"][name].is_object(), "missing schema {name}");
+    }
     // Every operation documents the errors it can answer before its own rules run.
     for (path, ops) in paths {
         for (method, op) in ops.as_object().unwrap() {

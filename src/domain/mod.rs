@@ -70,7 +70,11 @@ pub struct UnknownValue {
 macro_rules! text_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
+        // `rename_all` is what the API document shows (utoipa does not see renames that
+        // a macro spells); every stored spelling is the variant's snake_case, which the
+        // test below checks, and the per-variant rename is what serde uses.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
@@ -144,6 +148,29 @@ mod tests {
         for bad in [0, -1, 101] {
             assert_eq!(page_limit(Some(bad), 50, 100).unwrap_err().code(), "invalid_limit");
         }
+    }
+
+    /// The API document lists exactly the spellings serde reads and writes.
+    #[test]
+    fn documented_enum_values_are_the_stored_spellings() {
+        fn check<T: utoipa::PartialSchema + serde::Serialize + 'static>(
+            all: &[T],
+            as_str: fn(&T) -> &'static str,
+        ) {
+            let schema = serde_json::to_value(T::schema()).unwrap();
+            let documented: Vec<&str> =
+                schema["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+            let stored: Vec<&str> = all.iter().map(as_str).collect();
+            assert_eq!(documented, stored);
+            for value in all {
+                assert_eq!(serde_json::to_value(value).unwrap(), as_str(value));
+            }
+        }
+        check(room::RoomType::ALL, |v| v.as_str());
+        check(room::Permission::ALL, |v| v.as_str());
+        check(message::MessageType::ALL, |v| v.as_str());
+        check(qa::QuestionStatus::ALL, |v| v.as_str());
+        check(presence::PresenceStatus::ALL, |v| v.as_str());
     }
 
     #[test]

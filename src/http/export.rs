@@ -27,7 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/chat/rooms/{id}/export", tag = "rooms", params(("id" = i64, Path), ExportQuery),
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, description = "The transcript", content_type = "application/json"),
+        (status = 200, description = "The transcript: JSON, or CSV with `format=csv`", content_type = "*/*"),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
     ))]

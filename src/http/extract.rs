@@ -71,7 +71,7 @@ impl From<BytesRejection> for AppError {
                 "request body is too large for this endpoint ({})",
                 rejection.body_text()
             )),
-            _ if timed_out(&rejection) => AppError::RequestTimeout,
+            _ if caused_by_timeout(&rejection) => AppError::RequestTimeout,
             _ => AppError::bad_request("incomplete_body", "the request body did not arrive in full"),
         }
     }
@@ -88,8 +88,8 @@ pub struct Path<T>(pub T);
 pub struct Query<T>(pub T);
 
 /// Whether reading the body failed because it paused longer than the body-read timeout.
-fn timed_out(rejection: &BytesRejection) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+pub(super) fn caused_by_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(err) = cause {
         if err.is::<tower_http::timeout::TimeoutError>() {
             return true;

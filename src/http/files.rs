@@ -66,6 +66,9 @@ pub struct UploadForm {
 }
 
 fn multipart_error(err: axum::extract::multipart::MultipartError) -> AppError {
+    if super::extract::caused_by_timeout(&err) {
+        return AppError::RequestTimeout;
+    }
     if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return AppError::PayloadTooLarge(format!("the upload is too large: {}", err.body_text()));
     }
@@ -190,13 +193,33 @@ async fn linger(multipart: &mut Multipart) {
         (status = 404, body = ErrorBody),
         (status = 413, description = "Over `EVENTSYNC_MAX_UPLOAD_BYTES`", body = ErrorBody),
         (status = 415, description = "Extension not allowed, or content that does not match it", body = ErrorBody),
+        (status = 408, description = "`request_timeout`: the body stopped arriving", body = ErrorBody),
         (status = 422, description = "`missing_file`, `empty_file`, `invalid_file_name`, `image_too_large`, `invalid_image`, `invalid_expires_in`", body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 429, description = "`rate_limited`: slow mode or flood control", body = ErrorBody),
     ))]
 async fn upload(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(room_id): Path<RoomId>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    match receive_upload(state, auth, room_id, headers, multipart).await {
+        Ok(answer) => answer.into_response(),
+        // A refused upload's body may not have been read: the connection cannot carry
+        // another request, and the client should know before it tries.
+        Err(err) => {
+            let mut response = err.into_response();
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+async fn receive_upload(
+    state: AppState,
+    auth: AuthUser,
+    room_id: RoomId,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> AppResult<(StatusCode, axum::Json<Message>)> {
@@ -241,15 +264,22 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
     })
 }
 
-/// What a `Range` header asks of a file of `size` bytes: `Ok(None)` for the whole file
-/// (no header, or one the server may ignore: malformed, or several ranges), else 416.
-fn requested_range(headers: &HeaderMap, size: u64) -> Result<Option<Range<u64>>, ()> {
+/// What a `Range` header asks of a file of `size` bytes with validator `etag`: `Ok(None)`
+/// for the whole file (no header; one the server may ignore: malformed, several or
+/// overlapping ranges; or an `If-Range` naming other content), else 416 when no range
+/// lies in the file.
+fn requested_range(headers: &HeaderMap, size: u64, etag: &str) -> Result<Option<Range<u64>>, ()> {
     use http_range_header::RangeUnsatisfiableError as E;
     let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else { return Ok(None) };
+    if let Some(if_range) = headers.get(header::IF_RANGE)
+        && if_range.to_str().map(str::trim).ok() != Some(etag)
+    {
+        return Ok(None);
+    }
     match http_range_header::parse_range_header(value).and_then(|parsed| parsed.validate(size)) {
         Ok(ranges) if ranges.len() == 1 => Ok(Some(*ranges[0].start()..ranges[0].end() + 1)),
-        Ok(_) | Err(E::Invalid(_)) => Ok(None),
-        Err(_) => Err(()),
+        Err(E::Unsatisfiable) => Err(()),
+        Ok(_) | Err(_) => Ok(None),
     }
 }
 
@@ -262,8 +292,8 @@ fn requested_range(headers: &HeaderMap, size: u64) -> Result<Option<Range<u64>>,
 #[utoipa::path(get, path = "/api/chat/files/{id}/download", tag = "files", params(("id" = i64, Path)),
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream"),
-        (status = 206, description = "The requested range"),
+        (status = 200, description = "The file, with its stored type", content_type = "*/*"),
+        (status = 206, description = "The requested range", content_type = "*/*"),
         (status = 304, description = "Not modified (ETag)"),
         (status = 401, body = ErrorBody),
         (status = 403, description = "`not_participant`", body = ErrorBody),
@@ -283,7 +313,7 @@ async fn download(
     if not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, header_value(&tag))]).into_response());
     }
-    let range = match requested_range(&headers, size) {
+    let range = match requested_range(&headers, size, &tag) {
         Ok(range) => range,
         Err(()) => {
             let mut response = AppError::RangeNotSatisfiable(size).into_response();
@@ -395,13 +425,21 @@ mod tests {
 
     #[test]
     fn ranges_are_served_ignored_or_refused() {
-        assert_eq!(requested_range(&HeaderMap::new(), 100), Ok(None));
-        assert_eq!(requested_range(&with(header::RANGE, "bytes=10-19"), 100), Ok(Some(10..20)));
-        assert_eq!(requested_range(&with(header::RANGE, "bytes=90-"), 100), Ok(Some(90..100)));
-        assert_eq!(requested_range(&with(header::RANGE, "bytes=-5"), 100), Ok(Some(95..100)));
-        assert_eq!(requested_range(&with(header::RANGE, "bytes=0-1,5-6"), 100), Ok(None));
-        assert_eq!(requested_range(&with(header::RANGE, "lines=1-2"), 100), Ok(None));
-        assert_eq!(requested_range(&with(header::RANGE, "bytes=200-300"), 100), Err(()));
+        let tag = "\"abc\"";
+        let range = |value: &str| requested_range(&with(header::RANGE, value), 100, tag);
+        assert_eq!(requested_range(&HeaderMap::new(), 100, tag), Ok(None));
+        assert_eq!(range("bytes=10-19"), Ok(Some(10..20)));
+        assert_eq!(range("bytes=90-"), Ok(Some(90..100)));
+        assert_eq!(range("bytes=-5"), Ok(Some(95..100)));
+        assert_eq!(range("bytes=0-1,5-6"), Ok(None));
+        assert_eq!(range("bytes=0-1,0-1,0-1"), Ok(None), "overlapping ranges: the whole file");
+        assert_eq!(range("lines=1-2"), Ok(None));
+        assert_eq!(range("bytes=200-300"), Err(()));
+        let mut headers = with(header::RANGE, "bytes=0-1");
+        headers.insert(header::IF_RANGE, HeaderValue::from_static("\"other\""));
+        assert_eq!(requested_range(&headers, 100, tag), Ok(None), "If-Range of other content");
+        headers.insert(header::IF_RANGE, HeaderValue::from_static("\"abc\""));
+        assert_eq!(requested_range(&headers, 100, tag), Ok(Some(0..2)));
     }
 
     #[test]

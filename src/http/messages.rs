@@ -63,8 +63,9 @@ async fn history(
     responses(
         (status = 201, body = Message),
         (status = 200, description = "Same client_id as an earlier send", body = Message),
-        (status = 403, description = "`not_participant`, `muted`, `forbidden`", body = ErrorBody),
-        (status = 422, description = "`invalid_content`, `invalid_reply`, `invalid_poll`", body = ErrorBody),
+        (status = 403, description = "`not_participant`, `muted`, `forbidden`, `posting_restricted`", body = ErrorBody),
+        (status = 422, description = "`invalid_content`, `invalid_reply`, `invalid_poll`, `blocked_content`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: slow mode or flood control (`Retry-After` says when)", body = ErrorBody),
     ))]
 async fn send_message(
     State(state): State<AppState>,

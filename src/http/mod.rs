@@ -36,7 +36,14 @@ use crate::state::AppState;
 #[openapi(
     info(title = "EventSync Chat API", description = "REST API of EventSync Chat. Real-time events use Socket.IO on `/socket.io/`; see docs/realtime.md."),
     modifiers(&SecurityAddon),
-    components(schemas(ErrorBody, ErrorDetail)),
+    components(schemas(
+        ErrorBody,
+        ErrorDetail,
+        crate::chat::export::ExportFormat,
+        crate::domain::room::ParticipantFilter,
+        crate::domain::qa::QuestionSort,
+        crate::domain::qa::QuestionStatus,
+    )),
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "events", description = "Events and attendees"),
@@ -129,6 +136,9 @@ fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
             if ids_in_path {
                 add(op, "400", "`invalid_path_parameter`");
                 add(op, "404", "`not_found`");
+                if authenticated {
+                    add(op, "403", "`not_participant`, or the caller may not do this");
+                }
             }
             let has_query = op
                 .parameters

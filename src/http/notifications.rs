@@ -17,7 +17,7 @@ use crate::state::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
-        .routes(routes!(mark_read))
+        .routes(routes!(mark_notifications_read))
         .routes(routes!(mark_one_read))
         .routes(routes!(unread_count))
 }
@@ -47,7 +47,7 @@ async fn list(
 #[utoipa::path(post, path = "/api/chat/notifications/read", tag = "notifications",
     request_body = MarkNotificationsRead, security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, body = MarkedRead)))]
-async fn mark_read(
+async fn mark_notifications_read(
     State(state): State<AppState>,
     auth: AuthUser,
     Json(req): Json<MarkNotificationsRead>,

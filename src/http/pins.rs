@@ -14,7 +14,7 @@ use crate::error::{AppResult, ErrorBody};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(pin, unpin)).routes(routes!(list_pins))
+    OpenApiRouter::new().routes(routes!(pin_message, unpin_message)).routes(routes!(list_pins))
 }
 
 /// # `POST /api/chat/messages/{id}/pin`
@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 404, body = ErrorBody),
         (status = 409, description = "`pin_limit_reached`, `message_deleted`", body = ErrorBody),
     ))]
-async fn pin(
+async fn pin_message(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(message_id): Path<MessageId>,
@@ -45,7 +45,7 @@ async fn pin(
 #[utoipa::path(delete, path = "/api/chat/messages/{id}/pin", tag = "messages", params(("id" = i64, Path)),
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, body = Unpinned), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn unpin(
+async fn unpin_message(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(message_id): Path<MessageId>,

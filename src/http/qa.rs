@@ -16,11 +16,11 @@ use crate::state::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_questions, ask_question))
-        .routes(routes!(vote))
-        .routes(routes!(approve))
-        .routes(routes!(answer))
-        .routes(routes!(pin))
-        .routes(routes!(hide))
+        .routes(routes!(vote_question))
+        .routes(routes!(approve_question))
+        .routes(routes!(answer_question))
+        .routes(routes!(pin_question))
+        .routes(routes!(hide_question))
 }
 
 /// # `GET /api/chat/rooms/{id}/questions`
@@ -85,7 +85,7 @@ async fn check_room(state: &AppState, room_id: RoomId, question_id: QuestionId) 
         (status = 404, body = ErrorBody),
         (status = 409, description = "`question_not_open`", body = ErrorBody),
     ))]
-async fn vote(
+async fn vote_question(
     State(state): State<AppState>,
     auth: AuthUser,
     Path((room_id, question_id)): Path<(RoomId, QuestionId)>,
@@ -111,7 +111,7 @@ async fn moderate(
 #[utoipa::path(post, path = "/api/chat/rooms/{id}/questions/{qid}/approve", tag = "qa",
     params(("id" = i64, Path), ("qid" = i64, Path)), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, body = Question), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn approve(
+async fn approve_question(
     State(state): State<AppState>,
     auth: AuthUser,
     Path((room_id, question_id)): Path<(RoomId, QuestionId)>,
@@ -125,7 +125,7 @@ async fn approve(
 #[utoipa::path(post, path = "/api/chat/rooms/{id}/questions/{qid}/answer", tag = "qa",
     params(("id" = i64, Path), ("qid" = i64, Path), QuestionFlag), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, body = Question), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn answer(
+async fn answer_question(
     State(state): State<AppState>,
     auth: AuthUser,
     Path((room_id, question_id)): Path<(RoomId, QuestionId)>,
@@ -146,7 +146,7 @@ async fn answer(
         (status = 404, body = ErrorBody),
         (status = 409, description = "`question_not_open`", body = ErrorBody),
     ))]
-async fn pin(
+async fn pin_question(
     State(state): State<AppState>,
     auth: AuthUser,
     Path((room_id, question_id)): Path<(RoomId, QuestionId)>,
@@ -161,7 +161,7 @@ async fn pin(
 #[utoipa::path(post, path = "/api/chat/rooms/{id}/questions/{qid}/hide", tag = "qa",
     params(("id" = i64, Path), ("qid" = i64, Path)), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, body = Question), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn hide(
+async fn hide_question(
     State(state): State<AppState>,
     auth: AuthUser,
     Path((room_id, question_id)): Path<(RoomId, QuestionId)>,

@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(leave_room))
         .routes(routes!(participants, add_participants))
         .routes(routes!(remove_participant))
-        .routes(routes!(mark_read))
+        .routes(routes!(mark_room_read))
         .routes(routes!(set_preferences))
         .routes(routes!(event_rooms))
 }
@@ -64,6 +64,7 @@ async fn list_rooms(State(state): State<AppState>, auth: AuthUser) -> AppResult<
         (status = 201, description = "Created", body = Room),
         (status = 200, description = "The existing direct message", body = Room),
         (status = 403, description = "`forbidden`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such event", body = ErrorBody),
         (status = 422, description = "`invalid_field`, `invalid_room_type`, `unknown_user`", body = ErrorBody),
     ))]
 async fn create_room(
@@ -205,7 +206,7 @@ async fn remove_participant(
 #[utoipa::path(post, path = "/api/chat/rooms/{id}/read", tag = "rooms", params(("id" = i64, Path)),
     request_body = MarkRead, security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, body = ReadState), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn mark_read(
+async fn mark_room_read(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(room_id): Path<RoomId>,
