@@ -215,7 +215,10 @@ async fn reactions_count_per_emoji_and_know_the_caller() {
 async fn polls_count_votes_and_close_on_time() {
     let clock = ManualClock::starting_at(now_ms());
     let (server, alice, bob, room) = room_with_two(Options::with_clock(clock.clone())).await;
-    let closes_at = eventsync_chat::clock::to_rfc3339(now_ms() + 3_600_000);
+    // From the server's clock, not the wall clock: starting the server and registering
+    // may take seconds under load, and the clock does not move meanwhile.
+    use eventsync_chat::clock::Clock;
+    let closes_at = eventsync_chat::clock::to_rfc3339(clock.now_ms() + 3_600_000);
     let path = format!("/api/chat/rooms/{}/messages", room["id"]);
     let response = server
         .post(&path, Some(&alice), json!({"type": "poll", "content": "Lunch?", "poll": {"question": "Lunch?", "options": ["pizza", "sushi", "salad"], "multiple": false, "closes_at": closes_at}}))
