@@ -22,10 +22,11 @@ const UI_BASE = process.env.EVENTSYNC_UI_BASE ?? '';
 
 fs.mkdirSync(ARTIFACTS, { recursive: true });
 
-export function startServer({ dataDir, listen = '127.0.0.1:0', timeoutMs = 30000 }) {
+/** `env`: extra server settings for one test file (e.g. EVENTSYNC_QUIET_JOIN_THRESHOLD). */
+export function startServer({ dataDir, listen = '127.0.0.1:0', timeoutMs = 30000, env = {} }) {
   if (!fs.existsSync(BIN)) throw new Error(`server binary not found: ${BIN} (set EVENTSYNC_BIN)`);
   const proc = spawn(BIN, ['serve', '--listen', listen, '--data-dir', dataDir], {
-    env: { ...process.env, EVENTSYNC_RATE_LIMITS: 'off', RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+    env: { ...process.env, ...env, EVENTSYNC_RATE_LIMITS: 'off', RUST_LOG: process.env.RUST_LOG ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logFile = fs.createWriteStream(path.join(ARTIFACTS, 'server.log'), { flags: 'a' });
@@ -70,14 +71,17 @@ function stopProcess(proc, timeoutMs = 10000) {
   });
 }
 
-/** Server (+ proxy) for one test file. `restart()` restarts the server on the same port and data dir. */
-export async function startStack() {
+/**
+ * Server (+ proxy) for one test file. `restart()` restarts the server on the same port and data dir.
+ * `env` adds server settings (ignored with an external EVENTSYNC_UI_BASE server).
+ */
+export async function startStack({ env = {} } = {}) {
   if (UI_BASE && UI_BASE !== 'self') {
     const base = UI_BASE.replace(/\/$/, '');
     return { uiBase: base, apiBase: base, canRestart: false, restart: async () => { throw new Error('cannot restart an external server'); }, stop: async () => {} };
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'eventsync-e2e-'));
-  let server = await startServer({ dataDir });
+  let server = await startServer({ dataDir, env });
   let proxy = null;
   if (UI_BASE !== 'self') {
     if (!fs.existsSync(path.join(DIST_DIR, 'index.html'))) throw new Error('web/dist is missing: run `npm run build`');
@@ -92,11 +96,11 @@ export async function startStack() {
       await server.stop();
     },
     async startServerAgain() {
-      server = await startServer({ dataDir, listen: server.listen });
+      server = await startServer({ dataDir, listen: server.listen, env });
     },
     async restart() {
       await server.stop();
-      server = await startServer({ dataDir, listen: server.listen });
+      server = await startServer({ dataDir, listen: server.listen, env });
     },
     async stop() {
       await server.stop();

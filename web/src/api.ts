@@ -2,8 +2,8 @@
 // have one (so a proxy or a stale cookie never turns a request into a CSRF refusal).
 import { getToken } from './session';
 import type {
-  Id, Message, Notification, Participant, PollUpdate, ReactionUpdate, ReadState, Room,
-  RoomListEntry, User,
+  Ban, Id, Message, ModerationEvent, ModerationLogEntry, ModeratorEntry, Notification, ParticipantPage, Pin, PollUpdate,
+  Presence, Question, QuestionPage, ReactionUpdate, ReadState, Room, RoomListEntry, User,
 } from './types';
 
 export class ApiError extends Error {
@@ -57,8 +57,25 @@ export interface CreateRoomBody {
   allow_files?: boolean;
   allow_voice?: boolean;
   moderation_enabled?: boolean;
+  qa_enabled?: boolean;
+  qa_moderation?: boolean;
   participant_ids?: Id[];
 }
+
+export interface ParticipantQuery {
+  limit?: number;
+  after?: string | null;
+  status?: 'online';
+  q?: string;
+}
+
+export interface PresenceBody {
+  status: string;
+  custom_message?: string | null;
+  clear_after_seconds?: number;
+}
+
+export type ModerationAction = 'mute' | 'unmute' | 'kick' | 'ban' | 'unban';
 
 export const api = {
   login: (username: string, password: string) =>
@@ -74,8 +91,42 @@ export const api = {
   createRoom: (body: CreateRoomBody) => request<Room>('POST', '/api/chat/rooms', body),
   joinRoom: (id: Id) => request<Room>('POST', `/api/chat/rooms/${enc(String(id))}/join`),
   leaveRoom: (id: Id) => request<void>('POST', `/api/chat/rooms/${enc(String(id))}/leave`),
-  participants: (id: Id) =>
-    request<{ participants: Participant[] }>('GET', `/api/chat/rooms/${enc(String(id))}/participants`),
+  participants: (id: Id, opts: ParticipantQuery = {}) => {
+    const q = new URLSearchParams();
+    q.set('limit', String(opts.limit ?? 50));
+    if (opts.after) q.set('after', opts.after);
+    if (opts.status) q.set('status', opts.status);
+    if (opts.q) q.set('q', opts.q);
+    return request<ParticipantPage>('GET', `/api/chat/rooms/${enc(String(id))}/participants?${q}`);
+  },
+  presence: (userIds: Id[]) =>
+    request<{ presence: ({ user_id: Id; presence?: Presence } & Partial<Presence>)[] }>(
+      'GET', `/api/chat/presence?user_ids=${userIds.map((x) => enc(String(x))).join(',')}`),
+  setPresence: (body: PresenceBody) => request<{ user_id: Id } & Presence>('PUT', '/api/chat/presence', body),
+  moderators: (roomId: Id) => request<{ moderators: ModeratorEntry[] }>('GET', `/api/chat/rooms/${enc(String(roomId))}/moderators`),
+  moderate: (roomId: Id, action: ModerationAction, body: { user_id: Id; duration_seconds?: number; reason?: string }) =>
+    request<ModerationEvent>('POST', `/api/chat/rooms/${enc(String(roomId))}/${action}`, body),
+  bans: (roomId: Id) => request<{ bans: Ban[] }>('GET', `/api/chat/rooms/${enc(String(roomId))}/bans`),
+  moderationLog: (roomId: Id, before?: Id) =>
+    request<{ entries: ModerationLogEntry[]; has_more: boolean }>(
+      'GET', `/api/chat/rooms/${enc(String(roomId))}/moderation-log?limit=50${before !== undefined ? '&before=' + enc(String(before)) : ''}`),
+
+  questions: (roomId: Id, opts: { sort?: 'votes' | 'time'; status?: 'pending' | 'hidden'; after?: string | null; limit?: number } = {}) => {
+    const q = new URLSearchParams();
+    if (opts.sort) q.set('sort', opts.sort);
+    if (opts.status) q.set('status', opts.status);
+    if (opts.after) q.set('after', opts.after);
+    q.set('limit', String(opts.limit ?? 50));
+    return request<QuestionPage>('GET', `/api/chat/rooms/${enc(String(roomId))}/questions?${q}`);
+  },
+  ask: (roomId: Id, content: string, anonymous: boolean) =>
+    request<Question>('POST', `/api/chat/rooms/${enc(String(roomId))}/questions`, { content, anonymous }),
+  questionAction: (roomId: Id, qid: Id, action: 'vote' | 'approve' | 'answer' | 'pin' | 'hide', value?: boolean) =>
+    request<Question>('POST', `/api/chat/rooms/${enc(String(roomId))}/questions/${enc(String(qid))}/${action}${value === false ? '?value=false' : ''}`),
+
+  pins: (roomId: Id) => request<{ pins: Pin[] }>('GET', `/api/chat/rooms/${enc(String(roomId))}/pins`),
+  pin: (messageId: Id) => request<Pin>('POST', `/api/chat/messages/${enc(String(messageId))}/pin`),
+  unpin: (messageId: Id) => request<{ message_id: Id; room_id: Id }>('DELETE', `/api/chat/messages/${enc(String(messageId))}/pin`),
   markRead: (id: Id, message_id: Id) =>
     request<ReadState>('POST', `/api/chat/rooms/${enc(String(id))}/read`, { message_id }),
 

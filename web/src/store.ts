@@ -8,9 +8,10 @@ import { api, ApiError, uploadFile, type CreateRoomBody, type UploadHandle } fro
 import { refusal } from './files';
 import { connectSocket, emitAck } from './socket';
 import type {
-  Id, Message, Notification, OpenedRoom, Participant, Poll, PollUpdate, ReactionUpdate, ReadState,
-  Room, RoomListEntry, User,
+  Id, Message, ModerationEvent, Notification, OpenedRoom, Participant, ParticipantPage, Permission, Pin, Poll, PollUpdate,
+  Presence, PresenceUpdate, Question, ReactionUpdate, ReadState, Room, RoomListEntry, TypingEvent, User,
 } from './types';
+import type { ModerationAction, PresenceBody } from './api';
 
 export type Connection = 'connecting' | 'connected' | 'reconnecting' | 'offline';
 
@@ -23,6 +24,8 @@ export interface PendingMessage {
   state: 'sending' | 'failed';
   error?: string;
   poll?: { question: string; options: string[]; multiple: boolean; closes_at?: string };
+  /** 'event_update': an announcement (event organizers and room moderators). */
+  type?: 'event_update';
 }
 
 /** A file on its way up (POST …/upload); replaced by the message once the server has it. */
@@ -39,6 +42,50 @@ export interface PendingUpload {
   created_at: string;
 }
 
+/** One paged listing of a room's participants (GET …/participants). */
+export interface RosterPage {
+  cursor: string | null;
+  hasMore: boolean;
+  loaded: boolean;
+  loading: boolean;
+  error: string | null;
+}
+
+const emptyPage = (): RosterPage => ({ cursor: null, hasMore: false, loaded: false, loading: false, error: null });
+
+/** Statuses that count as online (invisible looks offline to everyone else). */
+export const ONLINE_STATUSES = new Set(['online', 'away', 'busy']);
+
+/** A mute without end: the server stores it as this time. */
+export const FOREVER = '9999-12-31T23:59:59Z';
+
+export const ALL_PERMISSIONS: Permission[] = ['delete_messages', 'mute', 'kick', 'ban', 'manage_room', 'manage_moderators'];
+
+export interface TypingUser {
+  user: User;
+  /** Date.now() after which the indicator lapses without a stop (the server's own timeout is 6 s). */
+  expires: number;
+}
+
+export type QaSort = 'votes' | 'time';
+
+export interface QaState {
+  roomId: Id;
+  sort: QaSort;
+  /** Approved questions, plus my own still under review. */
+  questions: Question[];
+  cursor: string | null;
+  hasMore: boolean;
+  loading: boolean;
+  error: string | null;
+  /** The review queue (moderators of rooms with qa_moderation). */
+  pending: Question[];
+  pendingCursor: string | null;
+  pendingHasMore: boolean;
+  pendingLoading: boolean;
+  pendingLoaded: boolean;
+}
+
 export interface RoomView {
   id: Id;
   messages: Message[];
@@ -48,8 +95,14 @@ export interface RoomView {
   opened: boolean;
   opening: boolean;
   openError: string | null;
+  /** Everyone of the room we know of: the join answer, pages of the people list, searches. */
   participants: Participant[];
   participantCount: number | null;
+  onlineCount: number | null;
+  roster: { online: RosterPage; all: RosterPage };
+  /** My own mute in this room: RFC 3339 end (FOREVER without end), or null. */
+  mutedUntil: string | null;
+  muteReason: string | null;
   lastSeq: number;
   lastId: Id | null;
   dividerId: Id | null;
@@ -91,12 +144,23 @@ export interface ChatState {
   thread: ThreadState | null;
   /** Set when the session ended (logged out elsewhere, expired). */
   signedOut: boolean;
+  /** Presence by user id, from participant lists, look-ups and presence_updated. */
+  presence: Record<string, Presence>;
+  /** Who is typing, by room id (never me). */
+  typing: Record<string, TypingUser[]>;
+  /** Pinned messages by room id, once loaded. */
+  pins: Record<string, Pin[]>;
+  /** My moderation permissions by room id, once known. */
+  perms: Record<string, Permission[]>;
+  /** The Q&A list of the room whose Q&A panel is open. */
+  qa: QaState | null;
 }
 
 function emptyView(id: Id): RoomView {
   return {
     id, messages: [], hasMoreBefore: false, loadingOlder: false, olderError: null, opened: false, opening: false,
-    openError: null, participants: [], participantCount: null, lastSeq: 0, lastId: null, dividerId: null,
+    openError: null, participants: [], participantCount: null, onlineCount: null, roster: { online: emptyPage(), all: emptyPage() },
+    mutedUntil: null, muteReason: null, lastSeq: 0, lastId: null, dividerId: null,
     pending: [], uploads: [], atBottom: true, newBelow: 0,
   };
 }
@@ -110,6 +174,49 @@ export function sameId(a: Id | null | undefined, b: Id | null | undefined): bool
 function newClientId(): string {
   if (typeof crypto !== 'undefined' && 'randomUUID' in crypto) return crypto.randomUUID();
   return 'c' + Date.now().toString(36) + Math.random().toString(36).slice(2);
+}
+
+const ROLE_RANK: Record<string, number> = { owner: 0, moderator: 1, member: 2 };
+
+/** The server's order: owners, moderators, members, each by username. */
+export function sortParticipants(list: Participant[]): Participant[] {
+  return [...list].sort((a, b) => (ROLE_RANK[a.role] ?? 3) - (ROLE_RANK[b.role] ?? 3)
+    || (a.user.username.toLowerCase() < b.user.username.toLowerCase() ? -1 : a.user.username.toLowerCase() > b.user.username.toLowerCase() ? 1 : 0));
+}
+
+function mergeParticipants(list: Participant[], incoming: Participant[]): Participant[] {
+  if (incoming.length === 0) return list;
+  const byId = new Map<string, Participant>();
+  for (const p of list) byId.set(key(p.user.id), p);
+  for (const p of incoming) byId.set(key(p.user.id), p);
+  return sortParticipants([...byId.values()]);
+}
+
+function presenceOf(u: PresenceUpdate): Presence {
+  const src = u.presence ?? u;
+  return { status: src.status ?? 'offline', custom_message: src.custom_message ?? null, last_active_at: src.last_active_at ?? null };
+}
+
+/** Questions in the order the panel shows them (the pinned one is shown apart). */
+export function sortQuestions(list: Question[], sort: QaSort): Question[] {
+  return [...list].sort((a, b) => {
+    if (sort === 'votes' && a.vote_count !== b.vote_count) return b.vote_count - a.vote_count;
+    return a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : Number(b.id) - Number(a.id);
+  });
+}
+
+/** Broadcasts carry no `voted` and hide anonymous authors; keep what an answer told us. */
+function keepMyQuestion(old: Question | undefined, next: Question): Question {
+  if (!old) return next;
+  return { ...next, voted: next.voted ?? old.voted, author: next.author ?? (next.anonymous ? old.author : next.author) };
+}
+
+function upsertQuestion(list: Question[], q: Question): Question[] {
+  const i = list.findIndex((x) => sameId(x.id, q.id));
+  if (i < 0) return [...list, q];
+  const out = [...list];
+  out[i] = keepMyQuestion(list[i], q);
+  return out;
 }
 
 function activityTime(r: RoomListEntry): string {
@@ -161,11 +268,14 @@ export class Store {
   private lastMarked = new Map<string, string>();
   private roomsRefreshTimer: number | null = null;
   private catchingUp = new Set<string>();
+  private typingTimer: number | null = null;
+  private muteTimers = new Map<string, number>();
 
   constructor(me: User) {
     this.state = {
       me, connection: 'connecting', everConnected: false, rooms: [], roomsLoaded: false, roomsError: null, views: {},
       currentRoomId: null, notifications: [], toasts: [], announcement: '', thread: null, signedOut: false,
+      presence: {}, typing: {}, pins: {}, perms: {}, qa: null,
     };
   }
 
@@ -214,6 +324,7 @@ export class Store {
       }
     });
     void this.loadNotifications();
+    void this.loadPresence([this.state.me.id]);
     const socket = connectSocket();
     this.socket = socket;
     socket.on('connect', () => this.onConnect());
@@ -235,8 +346,20 @@ export class Store {
     socket.on('room_updated', (r: Room) => this.onRoomUpdated(r));
     socket.on('user_joined_chat', (p: { room_id: Id; user: User }) => this.onUserJoined(p.room_id, p.user));
     socket.on('user_left_chat', (p: { room_id: Id; user: User }) => this.onUserLeft(p.room_id, p.user));
-    socket.on('presence_updated', (p: { user_id: Id; status: string; custom_message: string | null; last_active_at: string | null }) =>
-      this.onPresence(p));
+    socket.on('presence_updated', (p: PresenceUpdate) => this.onPresence(p.user_id, presenceOf(p)));
+    socket.on('user_typing_start', (p: TypingEvent) => this.onTyping(p, true));
+    socket.on('user_typing_stop', (p: TypingEvent) => this.onTyping(p, false));
+    socket.on('room_participant_count', (p: { room_id: Id; participant_count: number; online_count: number }) => this.onCounts(p));
+    socket.on('user_muted', (p: ModerationEvent) => this.onModeration('mute', p));
+    socket.on('user_unmuted', (p: ModerationEvent) => this.onModeration('unmute', p));
+    socket.on('user_kicked', (p: ModerationEvent) => this.onModeration('kick', p));
+    socket.on('user_banned', (p: ModerationEvent) => this.onModeration('ban', p));
+    socket.on('user_unbanned', (p: ModerationEvent) => this.onModeration('unban', p));
+    socket.on('qa_question_added', (q: Question) => this.onQuestion(q));
+    socket.on('qa_question_updated', (q: Question) => this.onQuestion(q));
+    socket.on('qa_question_removed', (p: { id: Id; room_id: Id }) => this.onQuestionRemoved(p.room_id, p.id));
+    socket.on('message_pinned', (p: Pin) => this.onPinned(p));
+    socket.on('message_unpinned', (p: { message_id: Id; room_id: Id }) => this.onUnpinned(p.room_id, p.message_id));
     socket.on('notification', (n: Notification) => this.onNotification(n));
     socket.on('resync_required', (p: { room_ids?: Id[] }) => this.onResync(p.room_ids ?? []));
     socket.on('chat_error', (e: { message?: string }) => this.toast(e?.message ?? 'Something went wrong.', 'error'));
@@ -277,6 +400,11 @@ export class Store {
       if (v.opened || v.opening || sameId(v.id, this.state.currentRoomId)) void this.joinRoom(v.id, v.lastId ?? undefined);
     }
     this.flushPending();
+    if (!first) {
+      // What changed while we were away: pins and the open Q&A list are read again.
+      for (const k of Object.keys(this.state.pins)) void this.loadPins(Number(k));
+      if (this.state.qa) void this.openQa(this.state.qa.roomId);
+    }
   }
 
   // ---- rooms -----------------------------------------------------------------------
@@ -285,6 +413,9 @@ export class Store {
     try {
       const { rooms } = await api.rooms();
       this.set({ rooms: sortRooms(rooms), roomsLoaded: true, roomsError: null });
+      // Presence of the people we have direct messages with (their dots in the room list).
+      const partners = rooms.filter((r) => r.direct_with && !this.state.presence[key(r.direct_with.id)]).map((r) => r.direct_with!.id);
+      if (partners.length) void this.loadPresence(partners);
       // The list may predate our last mark_read for the room on screen.
       if (this.state.currentRoomId !== null) this.maybeMarkRead(this.state.currentRoomId);
     } catch (e) {
@@ -372,14 +503,28 @@ export class Store {
         const uploads = v.uploads.filter((u) => !delivered.has(u.client_id));
         const unread = entry?.unread_count ?? 0;
         const dividerId = !v.opened && unread > 0 ? this.dividerFor(list, unread) : v.dividerId;
+        // A fresh open starts the people list again; a replay adds to what we had.
+        const fresh = payload.since === undefined;
+        const participants = ack.participants
+          ? fresh ? sortParticipants(ack.participants) : mergeParticipants(v.participants, ack.participants)
+          : v.participants;
+        const mine = ack.participants?.find((x) => sameId(x.user.id, this.state.me.id));
+        const mute = mine ? this.muteFrom(mine.muted_until, v) : { mutedUntil: v.mutedUntil, muteReason: v.muteReason };
         return {
           ...v, messages: list, hasMoreBefore, opened: true, opening: false, openError: null, pending, uploads, dividerId,
-          participants: ack.participants ?? v.participants,
-          participantCount: ack.room?.participant_count ?? v.participantCount,
+          participants,
+          participantCount: ack.participant_count ?? ack.room?.participant_count ?? v.participantCount,
+          onlineCount: ack.online_count ?? v.onlineCount,
+          roster: fresh && ack.participants ? { online: emptyPage(), all: emptyPage() } : v.roster,
+          ...mute,
           ...tail(list),
         };
       });
+      if (ack.participants) this.notePresence(ack.participants);
       if (ack.room) this.mergeRoomFields(ack.room);
+      this.scheduleMuteEnd(id);
+      if (ack.participants && !ack.participants.some((x) => sameId(x.user.id, this.state.me.id))) void this.lookUpMyMute(id);
+      void this.loadRoomExtras(id);
       if (!entry) this.refreshRoomsSoon();
       if (this.thread && sameId(this.thread.roomId, id)) {
         for (const m of [...messages, ...(ack.updates ?? [])]) this.applyToThread(m);
@@ -433,7 +578,12 @@ export class Store {
     delete views[key(id)];
     const rooms = this.state.rooms.filter((r) => !sameId(r.id, id));
     const current = sameId(this.state.currentRoomId, id) ? null : this.state.currentRoomId;
-    this.set({ rooms, views, currentRoomId: current, thread: current === null ? null : this.state.thread });
+    const typing = { ...this.state.typing };
+    delete typing[key(id)];
+    this.set({
+      rooms, views, currentRoomId: current, thread: current === null ? null : this.state.thread, typing,
+      qa: this.state.qa && sameId(this.state.qa.roomId, id) ? null : this.state.qa,
+    });
     if (current === null) {
       const url = new URL(window.location.href);
       url.searchParams.delete('room');
@@ -464,8 +614,8 @@ export class Store {
     if (!this.canSee(id)) return;
     const v = this.view(id)!;
     const entry = this.entry(id);
-    if (entry && (entry.unread_count > 0 || entry.mention_count > 0)) {
-      this.updateEntry(id, (r) => ({ ...r, unread_count: 0, mention_count: 0 }));
+    if (entry && (entry.unread_count > 0 || entry.mention_count > 0 || (entry.announcement_count ?? 0) > 0)) {
+      this.updateEntry(id, (r) => ({ ...r, unread_count: 0, mention_count: 0, announcement_count: 0 }));
     }
     const k = key(id);
     if (this.lastMarked.get(k) === String(v.lastId)) return;
@@ -484,10 +634,11 @@ export class Store {
 
   // ---- messages --------------------------------------------------------------------
 
-  send(roomId: Id, content: string, replyTo: Id | null): void {
+  send(roomId: Id, content: string, replyTo: Id | null, type?: 'event_update'): void {
     const p: PendingMessage = {
       client_id: newClientId(), room_id: roomId, content, reply_to: replyTo, created_at: new Date().toISOString(), state: 'sending',
     };
+    if (type) p.type = type;
     this.updateView(roomId, (v) => ({ ...v, pending: [...v.pending, p] }));
     this.sendPending(p);
   }
@@ -525,6 +676,7 @@ export class Store {
     this.inFlight.add(p.client_id);
     const body: Record<string, unknown> = { room_id: p.room_id, content: p.content, client_id: p.client_id };
     if (p.reply_to !== null) body.reply_to = p.reply_to;
+    if (p.type) body.type = p.type;
     if (p.poll) {
       body.type = 'poll';
       body.poll = p.poll;
@@ -537,6 +689,7 @@ export class Store {
       this.inFlight.delete(p.client_id);
       const code = (e as { code?: string }).code;
       if (code === 'timeout' && !this.socket?.connected) return; // retried with the same client_id on reconnect
+      if (code === 'muted') void this.lookUpMyMute(p.room_id);
       this.updateView(p.room_id, (v) => ({
         ...v, pending: v.pending.map((x) => (x.client_id === p.client_id ? { ...x, state: 'failed', error: (e as Error).message } : x)),
       }));
@@ -691,7 +844,10 @@ export class Store {
       last_message: newerThanLast ? m : r.last_message,
       unread_count: counts ? r.unread_count + 1 : r.unread_count,
       mention_count: counts && mentionsMe ? r.mention_count + 1 : r.mention_count,
+      announcement_count: counts && m.type === 'event_update' ? (r.announcement_count ?? 0) + 1 : r.announcement_count,
     }), true);
+    // Sending ends the sender's typing indicator.
+    if (m.sender && !mine) this.dropTyping(m.room_id, m.sender.id);
     if (!mine && isNew && isCurrent && m.type !== 'system') {
       const who = m.sender?.display_name || m.sender?.username || 'Someone';
       const text = (m.content ?? '').slice(0, 200);
@@ -767,7 +923,11 @@ export class Store {
   }
 
   private onRoomRead(s: ReadState): void {
-    this.updateEntry(s.room_id, (r) => ({ ...r, unread_count: s.unread_count, mention_count: s.mention_count }));
+    this.updateEntry(s.room_id, (r) => ({
+      ...r, unread_count: s.unread_count, mention_count: s.mention_count,
+      // Announcements are among the unread messages: never more of them than unread ones.
+      announcement_count: r.announcement_count ? Math.min(r.announcement_count, s.unread_count) : r.announcement_count,
+    }));
     const k = key(s.room_id);
     if (String(s.last_read_message_id) !== this.lastMarked.get(k)) this.lastMarked.delete(k);
     if (s.unread_count > 0 || s.mention_count > 0) this.maybeMarkRead(s.room_id);
@@ -810,19 +970,448 @@ export class Store {
     }
   }
 
-  private onPresence(p: { user_id: Id; status: string; custom_message: string | null; last_active_at: string | null }): void {
+  private onPresence(userId: Id, presence: Presence): void {
+    const k = key(userId);
+    const before = this.state.presence[k];
     const views = { ...this.state.views };
     let changed = false;
-    for (const [k, v] of Object.entries(views)) {
-      if (!v.participants.some((x) => sameId(x.user.id, p.user_id))) continue;
+    for (const [vk, v] of Object.entries(views)) {
+      const p = v.participants.find((x) => sameId(x.user.id, userId));
+      if (!p) continue;
       changed = true;
-      views[k] = {
+      // The room's online count follows a known participant coming and going; room_participant_count corrects it.
+      const was = ONLINE_STATUSES.has((before ?? p.presence)?.status);
+      const now = ONLINE_STATUSES.has(presence.status);
+      views[vk] = {
         ...v,
-        participants: v.participants.map((x) =>
-          sameId(x.user.id, p.user_id) ? { ...x, presence: { status: p.status, custom_message: p.custom_message, last_active_at: p.last_active_at } } : x),
+        participants: v.participants.map((x) => (sameId(x.user.id, userId) ? { ...x, presence } : x)),
+        onlineCount: v.onlineCount !== null && was !== now ? Math.max(0, v.onlineCount + (now ? 1 : -1)) : v.onlineCount,
       };
     }
-    if (changed) this.set({ views });
+    this.set({ presence: { ...this.state.presence, [k]: presence }, ...(changed ? { views } : {}) });
+  }
+
+  /** Records the presence that participant lists carry. */
+  private notePresence(list: Participant[]): void {
+    if (list.length === 0) return;
+    const presence = { ...this.state.presence };
+    for (const p of list) if (p.presence) presence[key(p.user.id)] = p.presence;
+    this.set({ presence });
+  }
+
+  async loadPresence(ids: Id[]): Promise<void> {
+    try {
+      for (let i = 0; i < ids.length; i += 100) {
+        const { presence } = await api.presence(ids.slice(i, i + 100));
+        const map = { ...this.state.presence };
+        for (const x of presence) map[key(x.user_id)] = presenceOf(x);
+        this.set({ presence: map });
+      }
+    } catch {
+      /* dots stay grey */
+    }
+  }
+
+  /** Sets my status (and custom message) through the socket, or REST when offline. */
+  async setPresence(body: PresenceBody): Promise<void> {
+    let p: Presence;
+    if (this.socket?.connected) {
+      const ack = await emitAck<{ presence: PresenceUpdate }>(this.socket, 'update_presence', body);
+      p = presenceOf(ack.presence);
+    } else {
+      p = presenceOf(await api.setPresence(body));
+    }
+    this.onPresence(this.state.me.id, p);
+  }
+
+  // ---- typing ----------------------------------------------------------------------
+
+  /** chat_typing_start / chat_typing_stop; errors (muted, offline) are ignored. */
+  emitTyping(roomId: Id, typing: boolean): void {
+    if (!this.socket?.connected) return;
+    this.socket.emit(typing ? 'chat_typing_start' : 'chat_typing_stop', { room_id: roomId }, () => {});
+  }
+
+  private onTyping(p: TypingEvent, on: boolean): void {
+    if (!p?.user || sameId(p.user.id, this.state.me.id)) return;
+    if (!on) {
+      this.dropTyping(p.room_id, p.user.id);
+      return;
+    }
+    const k = key(p.room_id);
+    const list = (this.state.typing[k] ?? []).filter((t) => !sameId(t.user.id, p.user.id));
+    this.set({ typing: { ...this.state.typing, [k]: [...list, { user: p.user, expires: Date.now() + 8000 }] } });
+    this.scheduleTypingSweep();
+  }
+
+  private dropTyping(roomId: Id, userId: Id): void {
+    const k = key(roomId);
+    const list = this.state.typing[k];
+    if (!list || !list.some((t) => sameId(t.user.id, userId))) return;
+    this.set({ typing: { ...this.state.typing, [k]: list.filter((t) => !sameId(t.user.id, userId)) } });
+  }
+
+  /** Drops indicators whose stop never came (a lost event, a dropped connection). */
+  private scheduleTypingSweep(): void {
+    if (this.typingTimer !== null) return;
+    this.typingTimer = window.setTimeout(() => {
+      this.typingTimer = null;
+      const now = Date.now();
+      let left = false;
+      const typing: Record<string, TypingUser[]> = {};
+      let changed = false;
+      for (const [k, list] of Object.entries(this.state.typing)) {
+        const keep = list.filter((t) => t.expires > now);
+        if (keep.length !== list.length) changed = true;
+        if (keep.length) {
+          typing[k] = keep;
+          left = true;
+        }
+      }
+      if (changed) this.set({ typing });
+      if (left) this.scheduleTypingSweep();
+    }, 1000);
+  }
+
+  // ---- people list, moderation -------------------------------------------------------
+
+  private onCounts(p: { room_id: Id; participant_count: number; online_count: number }): void {
+    if (this.view(p.room_id)) this.updateView(p.room_id, (v) => ({ ...v, participantCount: p.participant_count, onlineCount: p.online_count }));
+    if (this.entry(p.room_id)) this.updateEntry(p.room_id, (r) => ({ ...r, participant_count: p.participant_count }));
+  }
+
+  /** Loads the next page of the online group (`online`) or of everyone (`all`, for the offline group). */
+  async loadRosterPage(roomId: Id, which: 'online' | 'all'): Promise<void> {
+    const v = this.view(roomId);
+    if (!v) return;
+    const page = v.roster[which];
+    if (page.loading || (page.loaded && !page.hasMore)) return;
+    const setPage = (fn: (x: RosterPage) => RosterPage) =>
+      this.updateView(roomId, (x) => ({ ...x, roster: { ...x.roster, [which]: fn(x.roster[which]) } }));
+    setPage((x) => ({ ...x, loading: true, error: null }));
+    try {
+      const res: ParticipantPage = await api.participants(roomId, { limit: 50, after: page.loaded ? page.cursor : null, status: which === 'online' ? 'online' : undefined });
+      this.notePresence(res.participants);
+      this.updateView(roomId, (x) => ({
+        ...x,
+        participants: mergeParticipants(x.participants, res.participants),
+        participantCount: res.participant_count ?? x.participantCount,
+        onlineCount: res.online_count ?? x.onlineCount,
+        roster: { ...x.roster, [which]: { cursor: res.next_cursor, hasMore: res.has_more, loaded: true, loading: false, error: null } },
+      }));
+      const me = res.participants.find((x) => sameId(x.user.id, this.state.me.id));
+      if (me) this.applyMyMute(roomId, me.muted_until, undefined);
+    } catch (e) {
+      setPage((x) => ({ ...x, loading: false, error: (e as Error).message }));
+    }
+  }
+
+  /** The first pages of the people list, as the panel opens. */
+  async loadParticipants(id: Id): Promise<void> {
+    await Promise.all([this.loadRosterPage(id, 'online'), this.loadRosterPage(id, 'all')]);
+  }
+
+  /** Participants whose username or display name starts with `q` (the mention autocomplete in big rooms). */
+  async searchParticipants(roomId: Id, q: string): Promise<Participant[]> {
+    try {
+      const res = await api.participants(roomId, { q, limit: 8 });
+      this.notePresence(res.participants);
+      this.updateView(roomId, (x) => ({ ...x, participants: mergeParticipants(x.participants, res.participants) }));
+      return res.participants;
+    } catch {
+      return [];
+    }
+  }
+
+  /** Whether the room's people list here is only part of the room. */
+  rosterIncomplete(roomId: Id): boolean {
+    const v = this.view(roomId);
+    if (!v) return false;
+    return (v.participantCount ?? 0) > v.participants.length;
+  }
+
+  /** My permissions in a room: owners and admins hold all, moderators what they were granted. */
+  permissions(roomId: Id | null): Permission[] {
+    if (roomId === null) return [];
+    if (this.state.me.role === 'admin') return ALL_PERMISSIONS;
+    const entry = this.entry(roomId);
+    if (!entry) return [];
+    if (entry.my_role === 'owner') return ALL_PERMISSIONS;
+    if (entry.my_role !== 'moderator') return [];
+    return this.state.perms[key(roomId)] ?? [];
+  }
+
+  /** After a room opens: my moderator permissions (when I am one) and its pins. */
+  private async loadRoomExtras(roomId: Id): Promise<void> {
+    const k = key(roomId);
+    const entry = this.entry(roomId);
+    if (entry?.my_role === 'moderator' && this.state.me.role !== 'admin' && !this.state.perms[k]) {
+      try {
+        const { moderators } = await api.moderators(roomId);
+        const mine = moderators.find((m) => sameId(m.user.id, this.state.me.id));
+        this.set({ perms: { ...this.state.perms, [k]: mine?.permissions ?? [] } });
+      } catch {
+        /* no moderation tools */
+      }
+    }
+    if (!this.state.pins[k]) await this.loadPins(roomId);
+  }
+
+  private muteFrom(until: string | null, v: RoomView): { mutedUntil: string | null; muteReason: string | null } {
+    const live = until && new Date(until).getTime() > Date.now() ? until : null;
+    return { mutedUntil: live, muteReason: live ? v.muteReason : null };
+  }
+
+  private applyMyMute(roomId: Id, until: string | null, reason: string | null | undefined): void {
+    const v = this.view(roomId);
+    if (!v) return;
+    const m = this.muteFrom(until, v);
+    const muteReason = m.mutedUntil ? (reason !== undefined ? reason : v.muteReason) : null;
+    if (m.mutedUntil === v.mutedUntil && muteReason === v.muteReason) return;
+    this.updateView(roomId, (x) => ({ ...x, mutedUntil: m.mutedUntil, muteReason }));
+    this.scheduleMuteEnd(roomId);
+  }
+
+  /** Re-enables the composer when a mute runs out, even if user_unmuted is missed. */
+  private scheduleMuteEnd(roomId: Id): void {
+    const k = key(roomId);
+    const old = this.muteTimers.get(k);
+    if (old !== undefined) window.clearTimeout(old);
+    this.muteTimers.delete(k);
+    const until = this.view(roomId)?.mutedUntil;
+    if (!until || until === FOREVER) return;
+    const ms = new Date(until).getTime() - Date.now();
+    if (ms > 2 ** 31 - 1) return;
+    this.muteTimers.set(k, window.setTimeout(() => {
+      this.muteTimers.delete(k);
+      this.applyMyMute(roomId, null, null);
+    }, Math.max(0, ms) + 250));
+  }
+
+  /** My entry in a big room's list (the join answer names at most 50). */
+  private async lookUpMyMute(roomId: Id): Promise<void> {
+    try {
+      const res = await api.participants(roomId, { q: this.state.me.username, limit: 10 });
+      const me = res.participants.find((x) => sameId(x.user.id, this.state.me.id));
+      if (me) this.applyMyMute(roomId, me.muted_until, undefined);
+    } catch {
+      /* the send answer says so if muted */
+    }
+  }
+
+  /** Mute, unmute, kick, ban or unban someone in a room. */
+  async moderate(roomId: Id, action: ModerationAction, userId: Id, opts: { duration_seconds?: number; reason?: string } = {}): Promise<void> {
+    const body: { user_id: Id; duration_seconds?: number; reason?: string } = { user_id: userId };
+    if (opts.duration_seconds) body.duration_seconds = opts.duration_seconds;
+    if (opts.reason?.trim() && action !== 'unmute' && action !== 'unban') body.reason = opts.reason.trim();
+    const ev = await api.moderate(roomId, action, body);
+    this.onModeration(action, { ...ev, room_id: ev.room_id ?? roomId });
+    // The server's next room_participant_count can still count whom we removed; read the counts again after it.
+    if (action === 'kick' || action === 'ban') window.setTimeout(() => void this.refreshCounts(roomId), 3500);
+  }
+
+  private async refreshCounts(roomId: Id): Promise<void> {
+    if (!this.view(roomId)) return;
+    try {
+      const res = await api.participants(roomId, { limit: 1 });
+      this.onCounts({ room_id: roomId, participant_count: res.participant_count, online_count: res.online_count });
+    } catch {
+      /* the next push corrects it */
+    }
+  }
+
+  private onModeration(action: ModerationAction, p: ModerationEvent): void {
+    if (!p?.user) return;
+    const mine = sameId(p.user.id, this.state.me.id);
+    const until = action === 'mute' ? p.until ?? FOREVER : null;
+    if (action === 'mute' || action === 'unmute') {
+      const v = this.view(p.room_id);
+      if (v && v.participants.some((x) => sameId(x.user.id, p.user.id))) {
+        this.updateView(p.room_id, (x) => ({
+          ...x, participants: x.participants.map((y) => (sameId(y.user.id, p.user.id) ? { ...y, muted_until: until } : y)),
+        }));
+      }
+      if (mine) {
+        const was = this.view(p.room_id)?.mutedUntil ?? null;
+        this.applyMyMute(p.room_id, until, p.reason ?? null);
+        if (action === 'unmute' && was) this.toast(`You can post in #${this.entry(p.room_id)?.name ?? 'the room'} again.`, 'info');
+      }
+      return;
+    }
+    if (action === 'unban') return;
+    // Kicked or banned.
+    if (mine) {
+      const room = this.entry(p.room_id);
+      if (room) {
+        const by = p.actor ? ` by ${p.actor.display_name || p.actor.username}` : '';
+        const what = action === 'ban' ? `banned from #${room.name}${p.until ? ` until ${new Date(p.until).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })}` : ''}` : `removed from #${room.name}`;
+        this.toast(`You were ${what}${by}${p.reason ? `: ${p.reason}` : '.'}`, 'error');
+        this.removeRoomLocally(p.room_id);
+      }
+      return;
+    }
+    const v = this.view(p.room_id);
+    if (v && v.participants.some((x) => sameId(x.user.id, p.user.id))) {
+      const online = ONLINE_STATUSES.has(this.state.presence[key(p.user.id)]?.status ?? '');
+      this.updateView(p.room_id, (x) => ({
+        ...x, participants: x.participants.filter((y) => !sameId(y.user.id, p.user.id)),
+        participantCount: x.participantCount !== null ? Math.max(0, x.participantCount - 1) : null,
+        onlineCount: x.onlineCount !== null && online ? Math.max(0, x.onlineCount - 1) : x.onlineCount,
+      }));
+    }
+    this.dropTyping(p.room_id, p.user.id);
+  }
+
+  // ---- pins --------------------------------------------------------------------------
+
+  async loadPins(roomId: Id): Promise<void> {
+    try {
+      const { pins } = await api.pins(roomId);
+      this.set({ pins: { ...this.state.pins, [key(roomId)]: pins } });
+    } catch {
+      /* no pins shown */
+    }
+  }
+
+  async setPinned(m: Message, pinned: boolean): Promise<void> {
+    try {
+      if (pinned) this.onPinned(await api.pin(m.id));
+      else {
+        await api.unpin(m.id);
+        this.onUnpinned(m.room_id, m.id);
+      }
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'pin_limit_reached') this.toast('This room already has 50 pinned messages: unpin one first.', 'error');
+      else this.toast((e as Error).message, 'error');
+    }
+  }
+
+  private onPinned(p: Pin): void {
+    const k = key(p.room_id);
+    const list = this.state.pins[k];
+    if (!list) return; // loaded when the room opens
+    const rest = list.filter((x) => !sameId(x.message_id, p.message_id));
+    this.set({ pins: { ...this.state.pins, [k]: [p, ...rest].sort((a, b) => (a.pinned_at < b.pinned_at ? 1 : -1)) } });
+  }
+
+  private onUnpinned(roomId: Id, messageId: Id): void {
+    const k = key(roomId);
+    const list = this.state.pins[k];
+    if (!list || !list.some((x) => sameId(x.message_id, messageId))) return;
+    this.set({ pins: { ...this.state.pins, [k]: list.filter((x) => !sameId(x.message_id, messageId)) } });
+  }
+
+  // ---- Q&A ---------------------------------------------------------------------------
+
+  /** Opens (or re-sorts) the Q&A list of a room. */
+  /** Moderators see the review queue apart and may approve, answer, pin and hide. */
+  private qaModerator(roomId: Id): boolean {
+    return this.permissions(roomId).length > 0;
+  }
+
+  async openQa(roomId: Id, sort: QaSort = this.state.qa && sameId(this.state.qa.roomId, roomId) ? this.state.qa.sort : 'votes'): Promise<void> {
+    const moderator = this.qaModerator(roomId);
+    const prev = this.state.qa && sameId(this.state.qa.roomId, roomId) ? this.state.qa : null;
+    this.set({
+      qa: {
+        roomId, sort, questions: prev?.questions ?? [], cursor: null, hasMore: false, loading: true, error: null,
+        pending: prev?.pending ?? [], pendingCursor: prev?.pendingCursor ?? null, pendingHasMore: prev?.pendingHasMore ?? false,
+        pendingLoading: false, pendingLoaded: prev?.pendingLoaded ?? false,
+      },
+    });
+    try {
+      const page = await api.questions(roomId, { sort, limit: 50 });
+      const qa = this.state.qa;
+      if (!qa || !sameId(qa.roomId, roomId) || qa.sort !== sort) return;
+      const questions = page.questions.filter((q) => q.status !== 'hidden' && (q.status !== 'pending' || !moderator));
+      this.set({ qa: { ...qa, questions: sortQuestions(questions, sort), cursor: page.next_cursor, hasMore: page.has_more, loading: false } });
+    } catch (e) {
+      const qa = this.state.qa;
+      if (qa && sameId(qa.roomId, roomId)) this.set({ qa: { ...qa, loading: false, error: (e as Error).message } });
+    }
+  }
+
+  async loadMoreQuestions(): Promise<void> {
+    const qa = this.state.qa;
+    if (!qa || qa.loading || !qa.hasMore) return;
+    this.set({ qa: { ...qa, loading: true } });
+    try {
+      const page = await api.questions(qa.roomId, { sort: qa.sort, after: qa.cursor, limit: 50 });
+      const now = this.state.qa;
+      if (!now || !sameId(now.roomId, qa.roomId) || now.sort !== qa.sort) return;
+      let questions = now.questions;
+      const moderator = this.qaModerator(now.roomId);
+      for (const q of page.questions) if (q.status !== 'hidden' && (q.status !== 'pending' || !moderator)) questions = upsertQuestion(questions, q);
+      this.set({ qa: { ...now, questions: sortQuestions(questions, now.sort), cursor: page.next_cursor, hasMore: page.has_more, loading: false } });
+    } catch (e) {
+      const now = this.state.qa;
+      if (now) this.set({ qa: { ...now, loading: false, error: (e as Error).message } });
+    }
+  }
+
+  /** The review queue (moderators). */
+  async loadPendingQuestions(more = false): Promise<void> {
+    const qa = this.state.qa;
+    if (!qa || qa.pendingLoading) return;
+    this.set({ qa: { ...qa, pendingLoading: true } });
+    try {
+      const page = await api.questions(qa.roomId, { status: 'pending', sort: 'time', after: more ? qa.pendingCursor : null, limit: 50 });
+      const now = this.state.qa;
+      if (!now || !sameId(now.roomId, qa.roomId)) return;
+      let pending = more ? now.pending : [];
+      for (const q of page.questions) if (q.status === 'pending') pending = upsertQuestion(pending, q);
+      this.set({ qa: { ...now, pending: sortQuestions(pending, 'time'), pendingCursor: page.next_cursor, pendingHasMore: page.has_more, pendingLoading: false, pendingLoaded: true } });
+    } catch (e) {
+      const now = this.state.qa;
+      if (now) this.set({ qa: { ...now, pendingLoading: false, error: (e as Error).message } });
+    }
+  }
+
+  closeQa(): void {
+    this.set({ qa: null });
+  }
+
+  async ask(roomId: Id, content: string, anonymous: boolean): Promise<Question> {
+    const q = await api.ask(roomId, content, anonymous);
+    this.onQuestion(q);
+    return q;
+  }
+
+  async questionAction(q: Question, action: 'vote' | 'approve' | 'answer' | 'pin' | 'hide', value?: boolean): Promise<void> {
+    try {
+      const next = await api.questionAction(q.room_id, q.id, action, value);
+      if (next.status === 'hidden') this.onQuestionRemoved(q.room_id, q.id);
+      else this.onQuestion(next);
+    } catch (e) {
+      this.toast((e as Error).message, 'error');
+    }
+  }
+
+  private onQuestion(q: Question): void {
+    const qa = this.state.qa;
+    if (!qa || !sameId(qa.roomId, q.room_id)) return;
+    let { questions, pending } = qa;
+    if (q.status === 'hidden') {
+      this.onQuestionRemoved(q.room_id, q.id);
+      return;
+    }
+    if (q.status === 'pending' && this.qaModerator(qa.roomId)) {
+      pending = sortQuestions(upsertQuestion(pending, q), 'time');
+      questions = questions.filter((x) => !sameId(x.id, q.id));
+    } else {
+      const old = questions.find((x) => sameId(x.id, q.id)) ?? pending.find((x) => sameId(x.id, q.id));
+      questions = sortQuestions(upsertQuestion(questions.filter((x) => !sameId(x.id, q.id)).concat(old ? [old] : []), q), qa.sort);
+      pending = pending.filter((x) => !sameId(x.id, q.id));
+      // One pinned ("now answering") question per room.
+      if (q.pinned) questions = questions.map((x) => (x.pinned && !sameId(x.id, q.id) ? { ...x, pinned: false } : x));
+    }
+    this.set({ qa: { ...qa, questions, pending } });
+  }
+
+  private onQuestionRemoved(roomId: Id, id: Id): void {
+    const qa = this.state.qa;
+    if (!qa || !sameId(qa.roomId, roomId)) return;
+    this.set({ qa: { ...qa, questions: qa.questions.filter((x) => !sameId(x.id, id)), pending: qa.pending.filter((x) => !sameId(x.id, id)) } });
   }
 
   private onResync(roomIds: Id[]): void {
@@ -834,15 +1423,6 @@ export class Store {
   }
 
   // ---- participants, threads, notifications -----------------------------------------
-
-  async loadParticipants(id: Id): Promise<void> {
-    try {
-      const { participants } = await api.participants(id);
-      this.updateView(id, (v) => ({ ...v, participants, participantCount: Math.max(v.participantCount ?? 0, participants.length) }));
-    } catch {
-      /* the list from join_chat_room stays */
-    }
-  }
 
   async openThread(roomId: Id, rootId: Id): Promise<void> {
     const root = this.view(roomId)?.messages.find((m) => sameId(m.id, rootId)) ?? null;

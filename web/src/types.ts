@@ -26,6 +26,10 @@ export interface Room {
   created_at: string;
   is_direct?: boolean;
   participant_count?: number;
+  qa_enabled?: boolean;
+  qa_moderation?: boolean;
+  posting?: 'everyone' | 'moderators' | string;
+  slow_mode_seconds?: number;
 }
 
 export interface RoomListEntry extends Room {
@@ -34,10 +38,14 @@ export interface RoomListEntry extends Room {
   last_message: Message | null;
   my_role: ParticipantRole;
   direct_with: User | null;
+  /** Unread announcements (event_update messages). */
+  announcement_count?: number;
 }
 
+export type PresenceStatus = 'online' | 'away' | 'busy' | 'invisible' | 'offline';
+
 export interface Presence {
-  status: string;
+  status: PresenceStatus | string;
   custom_message: string | null;
   last_active_at: string | null;
 }
@@ -131,9 +139,103 @@ export interface ApiErrorBody {
 export interface OpenedRoom {
   room: Room;
   participants: Participant[];
+  participant_count?: number;
+  online_count?: number;
   messages: Message[];
   has_more: boolean;
   updates?: Message[];
+}
+
+export interface ParticipantPage {
+  participants: Participant[];
+  participant_count: number;
+  online_count: number;
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+/** presence_updated; older servers nested the fields under `presence`. */
+export interface PresenceUpdate {
+  user_id: Id;
+  status?: string;
+  custom_message?: string | null;
+  last_active_at?: string | null;
+  presence?: Presence;
+}
+
+export interface TypingEvent {
+  room_id: Id;
+  user: User;
+}
+
+export type Permission = 'delete_messages' | 'mute' | 'kick' | 'ban' | 'manage_room' | 'manage_moderators';
+
+export interface ModeratorEntry {
+  user: User;
+  role: ParticipantRole;
+  permissions: Permission[];
+}
+
+/** user_muted, user_unmuted, user_kicked, user_banned, user_unbanned and the answers to the actions. */
+export interface ModerationEvent {
+  room_id: Id;
+  user: User;
+  actor: User | null;
+  /** RFC 3339; null on a mute or ban without end (and on unmute, kick, unban). */
+  until: string | null;
+  reason: string | null;
+}
+
+export interface ModerationLogEntry {
+  id: Id;
+  room_id: Id;
+  actor: User | null;
+  action: string;
+  target: User | null;
+  message_id: Id | null;
+  reason: string | null;
+  duration_seconds: number | null;
+  created_at: string;
+}
+
+export interface Ban {
+  user: User;
+  banned_by: User | null;
+  reason: string | null;
+  until: string | null;
+  created_at: string;
+}
+
+export type QuestionStatus = 'pending' | 'approved' | 'hidden';
+
+export interface Question {
+  id: Id;
+  room_id: Id;
+  author: User | null;
+  anonymous: boolean;
+  content: string;
+  status: QuestionStatus;
+  vote_count: number;
+  /** Only in answers to the caller, never in broadcasts. */
+  voted?: boolean;
+  answered: boolean;
+  answered_at: string | null;
+  pinned: boolean;
+  created_at: string;
+}
+
+export interface QuestionPage {
+  questions: Question[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+export interface Pin {
+  message_id: Id;
+  room_id: Id;
+  pinned_by: User | null;
+  pinned_at: string;
+  message: Message;
 }
 
 export interface ReactionUpdate {

@@ -83,3 +83,30 @@ export function messagePreview(m: Pick<Message, 'content' | 'attachments'>, max 
   const label = attachmentLabel(a) + (m.attachments.length > 1 ? ` (+${m.attachments.length - 1})` : '');
   return label.length > max ? label.slice(0, max - 1) + '…' : label;
 }
+
+/** "5 minutes", "1 hour", "2 days", "1 week". */
+export function humanDuration(seconds: number): string {
+  const units: [number, string][] = [[604800, 'week'], [86400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second']];
+  for (const [n, name] of units) {
+    if (seconds >= n && seconds % n === 0) {
+      const v = seconds / n;
+      return `${v} ${name}${v === 1 ? '' : 's'}`;
+    }
+  }
+  for (const [n, name] of units) {
+    if (seconds >= n) {
+      const v = Math.round(seconds / n);
+      return `about ${v} ${name}${v === 1 ? '' : 's'}`;
+    }
+  }
+  return `${seconds} seconds`;
+}
+
+/** A time of day when it is today ("14:05"), else date and time. */
+export function untilLabel(s: string): string {
+  const d = parseTime(s);
+  if (!d) return '';
+  const now = new Date();
+  const today = d.getFullYear() === now.getFullYear() && d.getMonth() === now.getMonth() && d.getDate() === now.getDate();
+  return today ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+}

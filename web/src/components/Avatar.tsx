@@ -18,6 +18,8 @@ export function presenceClass(status: string): string {
       return 'p-away';
     case 'busy':
       return 'p-busy';
+    case 'invisible':
+      return 'p-invisible';
     default:
       return 'p-offline';
   }
@@ -28,6 +30,7 @@ export function presenceLabel(status: string): string {
     case 'online':
     case 'away':
     case 'busy':
+    case 'invisible':
       return status;
     default:
       return 'offline';

@@ -1,10 +1,11 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Store, sameId, useStore } from '../store';
-import type { Message, Notification, User } from '../types';
+import type { Message, Notification, Participant, User } from '../types';
 import { api } from '../api';
 import { clearSession } from '../session';
 import { navigate } from '../App';
-import { displayName, fullTime } from '../util';
+import { displayName, untilLabel } from '../util';
+import { FOREVER } from '../store';
 import { Sidebar, roomTitle } from './Sidebar';
 import { MessageList } from './MessageList';
 import { Composer } from './Composer';
@@ -19,8 +20,15 @@ import { Toasts } from './Toasts';
 import { ConnectionBanner } from './ConnectionBadge';
 import { Modal } from './Modal';
 import { Icon } from './Icon';
+import { TypingIndicator } from './TypingIndicator';
+import { StatusModal } from './StatusModal';
+import { ModerateModal } from './ModerateModal';
+import { ModerationLogModal } from './ModerationLogModal';
+import { QaPanel } from './QaPanel';
+import { PinsPanel } from './PinsPanel';
 
-type ModalKind = 'create' | 'browse' | 'poll' | null;
+type ModalKind = 'create' | 'browse' | 'poll' | 'status' | 'modlog' | null;
+type PanelKind = 'people' | 'qa' | 'pins';
 
 function initialRoom(): number | null {
   const raw = new URLSearchParams(window.location.search).get('room');
@@ -33,7 +41,10 @@ export function ChatPage({ me }: { me: User }) {
   const store = useMemo(() => new Store(me), [me.id]);
   const s = useStore(store);
   const [modal, setModal] = useState<ModalKind>(null);
-  const [panel, setPanel] = useState<'people' | null>(null);
+  const [panel, setPanel] = useState<PanelKind | null>(null);
+  const [modTarget, setModTarget] = useState<Participant | null>(null);
+  const [jump, setJump] = useState<{ id: Message['id']; seq: number } | null>(null);
+  const [announceMode, setAnnounceMode] = useState(false);
   const [drawer, setDrawer] = useState(false);
   const [notifOpen, setNotifOpen] = useState(false);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
@@ -69,6 +80,7 @@ export function ChatPage({ me }: { me: User }) {
   useEffect(() => {
     setReplyTo(null);
     setEditingId(null);
+    setAnnounceMode(false);
     if (window.matchMedia('(max-width: 700px)').matches) setDrawer(false);
   }, [s.currentRoomId]);
 
@@ -89,13 +101,22 @@ export function ChatPage({ me }: { me: User }) {
   }, [drawer]);
 
   useEffect(() => {
-    if (view?.opened && panel === 'people') void store.loadParticipants(view.id);
-  }, [panel, view?.id, view?.opened]);
+    if (view?.opened && panel === 'people' && !view.roster.all.loaded && !view.roster.all.loading) void store.loadParticipants(view.id);
+  }, [panel, view?.id, view?.opened, view?.roster.all.loaded]);
+
+  // The Q&A panel follows the room on screen; rooms without Q&A close it.
+  const qaRoom = panel === 'qa' && current?.qa_enabled ? current.id : null;
+  useEffect(() => {
+    if (panel === 'qa' && current && !current.qa_enabled) setPanel(null);
+    if (qaRoom !== null) {
+      if (!s.qa || !sameId(s.qa.roomId, qaRoom)) void store.openQa(qaRoom, 'votes');
+    } else if (s.qa) store.closeQa();
+  }, [qaRoom, current?.qa_enabled]);
 
   // Esc closes the innermost open layer; modals handle Esc themselves.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.key !== 'Escape' || e.defaultPrevented || modal || confirmDelete || confirmLeave) return;
+      if (e.key !== 'Escape' || e.defaultPrevented || modal || confirmDelete || confirmLeave || modTarget) return;
       if (notifOpen) setNotifOpen(false);
       else if (drawer) setDrawer(false);
       else if (stateRef.current.thread) store.closeThread();
@@ -105,16 +126,23 @@ export function ChatPage({ me }: { me: User }) {
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  }, [notifOpen, drawer, panel, modal, confirmDelete, confirmLeave]);
+  }, [notifOpen, drawer, panel, modal, confirmDelete, confirmLeave, modTarget]);
 
   const canModerate = current?.my_role === 'owner' || current?.my_role === 'moderator' || me.role === 'admin';
-  const myParticipant = view?.participants.find((x) => sameId(x.user.id, me.id));
-  const mutedUntil = myParticipant?.muted_until ? new Date(myParticipant.muted_until) : null;
+  const perms = current ? store.permissions(current.id) : [];
+  const canPin = perms.includes('manage_room');
+  const pins = current ? s.pins[String(current.id)] : undefined;
+  const pinnedIds = useMemo(() => new Set((pins ?? []).map((p) => String(p.message_id))), [pins]);
+  const mutedUntil = view?.mutedUntil ?? null;
+  const muted = !!mutedUntil && new Date(mutedUntil).getTime() > Date.now();
+  const muteNotice = muted
+    ? `${mutedUntil === FOREVER ? 'You are muted in this room until a moderator unmutes you' : `You are muted until ${untilLabel(mutedUntil!)}`}${view?.muteReason ? ` (reason: ${view.muteReason})` : ''}.`
+    : null;
   const disabled = !view?.opened
     ? view?.openError ? 'You cannot post in this room.' : 'Loading…'
-    : mutedUntil && mutedUntil.getTime() > Date.now()
-      ? `You are muted until ${fullTime(myParticipant!.muted_until)}.`
-      : null;
+    : muteNotice;
+  const typing = current ? s.typing[String(current.id)] ?? [] : [];
+  const canAnnounce = current?.type === 'event' && canModerate;
 
   const actions: MessageActions = useMemo(() => ({
     reply: (m) => {
@@ -139,6 +167,7 @@ export function ChatPage({ me }: { me: User }) {
     react: (m, emoji, add) => void store.react(m.id, emoji, add),
     vote: (m, options) => void store.vote(m.id, options),
     jumpTo: () => {},
+    pin: (m, pinned) => void store.setPinned(m, pinned),
   }), [store]);
 
   const editLast = (): boolean => {
@@ -156,7 +185,7 @@ export function ChatPage({ me }: { me: User }) {
 
   const send = (text: string) => {
     if (s.currentRoomId === null) return;
-    store.send(s.currentRoomId, text, replyTo?.id ?? null);
+    store.send(s.currentRoomId, text, replyTo?.id ?? null, announceMode && canAnnounce ? 'event_update' : undefined);
     setReplyTo(null);
     setStick((n) => n + 1);
   };
@@ -251,7 +280,15 @@ export function ChatPage({ me }: { me: User }) {
     });
   };
   const unreadNotifs = s.notifications.filter((n) => !n.read_at).length;
-  const sidePanel = s.thread && current && sameId(s.thread.roomId, current.id) ? 'thread' : panel === 'people' && view ? 'people' : null;
+  const sidePanel = s.thread && current && sameId(s.thread.roomId, current.id) ? 'thread'
+    : panel === 'people' && view ? 'people'
+    : panel === 'qa' && current?.qa_enabled && s.qa ? 'qa'
+    : panel === 'pins' && current ? 'pins' : null;
+  const togglePanel = (kind: PanelKind) => {
+    store.closeThread();
+    setPanel((x) => (x === kind ? null : kind));
+  };
+  const panelLabel = { thread: 'Thread', people: 'People', qa: 'Questions and answers', pins: 'Pinned messages' } as const;
 
   return (
     <div class={`chat-app${drawer ? ' drawer-open' : ''}${sidePanel ? ' with-panel' : ''}`}>
@@ -259,7 +296,8 @@ export function ChatPage({ me }: { me: User }) {
       <aside class="sidebar" id="sidebar" aria-label="Rooms and account">
         <Sidebar me={me} rooms={s.rooms} loaded={s.roomsLoaded} error={s.roomsError} currentRoomId={s.currentRoomId} connection={s.connection}
           onOpen={(id) => { store.openRoom(id); setDrawer(false); }} onCreate={() => setModal('create')} onBrowse={() => setModal('browse')}
-          onSignOut={() => void signOut()} onRetry={() => void store.loadRooms()} />
+          onSignOut={() => void signOut()} onRetry={() => void store.loadRooms()}
+          presence={s.presence} onStatus={() => setModal('status')} />
       </aside>
       {drawer && <button type="button" class="drawer-backdrop" aria-label="Close room list" onClick={() => setDrawer(false)} />}
       <main class={dragging ? 'room-pane dragging' : 'room-pane'} aria-label={current ? `Room ${title}` : 'Chat'}
@@ -280,9 +318,21 @@ export function ChatPage({ me }: { me: User }) {
             {current?.description && <p class="room-desc">{current.description}</p>}
           </div>
           <div class="head-actions">
+            {current?.qa_enabled && (
+              <button type="button" class={panel === 'qa' ? 'btn small active' : 'btn small'} aria-pressed={panel === 'qa'}
+                onClick={() => togglePanel('qa')} aria-label="Q&A" title="Questions and answers">
+                <Icon name="question" size={16} /><span class="head-label" aria-hidden="true">Q&amp;A</span>
+              </button>
+            )}
+            {current && view && (
+              <button type="button" class={panel === 'pins' ? 'btn small active' : 'btn small'} aria-pressed={panel === 'pins'}
+                onClick={() => togglePanel('pins')} aria-label={`Pinned messages, ${pins?.length ?? 0}`} title="Pinned messages">
+                <Icon name="pin" size={16} /><span aria-hidden="true">{pins?.length ?? 0}</span>
+              </button>
+            )}
             {current && view && (
               <button type="button" class={panel === 'people' ? 'btn small active' : 'btn small'} aria-pressed={panel === 'people'}
-                onClick={() => { store.closeThread(); setPanel((x) => (x === 'people' ? null : 'people')); }}
+                onClick={() => togglePanel('people')}
                 aria-label={`People, ${view.participantCount ?? current.participant_count ?? view.participants.length} in this room`}>
                 <Icon name="people" size={16} /><span aria-hidden="true">{view.participantCount ?? current.participant_count ?? view.participants.length}</span>
               </button>
@@ -306,10 +356,15 @@ export function ChatPage({ me }: { me: User }) {
         {current && view ? (
           <>
             <MessageList key={String(view.id)} store={store} view={view} me={me} roomName={title} canModerate={canModerate}
-              editingId={editingId} actions={actions} stickSignal={stick} />
+              editingId={editingId} actions={actions} stickSignal={stick} pinnedIds={pinnedIds} canPin={canPin} jumpRequest={jump} />
+            <TypingIndicator typing={typing} />
             <Composer draftKey={String(view.id)} roomName={title} participants={view.participants} replyTo={replyTo} disabled={disabled}
+              notice={muteNotice}
+              announce={canAnnounce ? { on: announceMode, toggle: () => setAnnounceMode((x) => !x) } : undefined}
               onCancelReply={() => setReplyTo(null)} onSend={send} onEditLast={editLast} onPoll={() => setModal('poll')} idPrefix="composer"
-              onAttach={canAttach ? attach : undefined} attachRef={attachRef} />
+              onAttach={canAttach ? attach : undefined} attachRef={attachRef}
+              onTyping={(t) => store.emitTyping(view.id, t)}
+              searchPeople={store.rosterIncomplete(view.id) ? (q) => void store.searchParticipants(view.id, q) : undefined} />
           </>
         ) : (
           <div class="no-room">
@@ -328,18 +383,35 @@ export function ChatPage({ me }: { me: User }) {
         )}
       </main>
       {sidePanel && (
-        <aside class="side-panel" aria-label={sidePanel === 'thread' ? 'Thread' : 'People'}>
+        <aside class="side-panel" aria-label={panelLabel[sidePanel]}>
           {sidePanel === 'thread' && s.thread ? (
             <ThreadPanel thread={s.thread} me={me} roomName={title} participants={view?.participants ?? []} canModerate={canModerate}
               editingId={editingId} actions={actions} disabled={disabled}
               onSend={(text) => store.send(s.thread!.roomId, text, s.thread!.rootId)} onClose={() => store.closeThread()} />
-          ) : view ? (
-            <ParticipantsPanel participants={view.participants} count={view.participantCount} me={me} onClose={() => setPanel(null)} />
+          ) : sidePanel === 'people' && view ? (
+            <ParticipantsPanel view={view} presence={s.presence} me={me} perms={perms} onClose={() => setPanel(null)}
+              onMore={(which) => void store.loadRosterPage(view.id, which)} onModerate={(p) => setModTarget(p)} onLog={() => setModal('modlog')} />
+          ) : sidePanel === 'qa' && s.qa && current ? (
+            <QaPanel store={store} qa={s.qa} room={current} me={me} moderator={perms.length > 0} onClose={() => setPanel(null)} />
+          ) : sidePanel === 'pins' ? (
+            <PinsPanel pins={pins} canPin={canPin} onClose={() => setPanel(null)}
+              onJump={(m) => {
+                if (window.matchMedia('(max-width: 1100px)').matches) setPanel(null);
+                setJump((j) => ({ id: m.id, seq: (j?.seq ?? 0) + 1 }));
+              }}
+              onUnpin={(m) => void store.setPinned(m, false)} />
           ) : null}
         </aside>
       )}
       {modal === 'create' && <CreateRoomModal store={store} me={me} onClose={() => setModal(null)} />}
       {modal === 'browse' && <PublicRoomsModal store={store} mine={s.rooms} onClose={() => setModal(null)} />}
+      {modal === 'status' && <StatusModal store={store} current={s.presence[String(me.id)] ?? null} onClose={() => setModal(null)} />}
+      {modal === 'modlog' && current && <ModerationLogModal store={store} roomId={current.id} roomName={title} canBan={perms.includes('ban')} onClose={() => setModal(null)} />}
+      {modTarget && current && (
+        <ModerateModal target={view?.participants.find((x) => sameId(x.user.id, modTarget.user.id)) ?? modTarget} perms={perms} roomName={title}
+          onClose={() => setModTarget(null)}
+          onAct={(action, opts) => store.moderate(current.id, action, modTarget.user.id, opts)} />
+      )}
       {modal === 'poll' && s.currentRoomId !== null && (
         <PollModal onClose={() => setModal(null)} onCreate={(poll) => { store.sendPoll(s.currentRoomId!, poll); setStick((n) => n + 1); }} />
       )}

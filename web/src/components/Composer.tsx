@@ -2,6 +2,8 @@
 // Up (in an empty composer) edits your last message, Esc cancels a reply, @ opens the
 // mention autocomplete. Drafts are kept per room in localStorage. With `onAttach`, a
 // paperclip button (and pasting an image) shares files, the typed text as their caption.
+// With `onTyping`, typing is announced: a start on input (renewed at most every 2 s), a
+// stop on sending, on emptying the box, after 4 s without a keystroke and on leaving.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Message, Participant } from '../types';
 import { displayName, messagePreview } from '../util';
@@ -11,6 +13,8 @@ import { Icon } from './Icon';
 
 const DRAFT_PREFIX = 'eventsync.draft.';
 const MAX_LEN = 4000;
+const TYPING_RENEW_MS = 2000;
+const TYPING_IDLE_MS = 4000;
 
 export function loadDraft(roomId: string | number): string {
   try {
@@ -49,6 +53,14 @@ export interface ComposerProps {
   onAttach?: (files: File[], caption: string) => boolean;
   /** Filled with a function that attaches files the same way (drops on the message list). */
   attachRef?: { current: ((files: File[]) => void) | null };
+  /** Typing started (true) or stopped (false) in this composer's room. */
+  onTyping?: (typing: boolean) => void;
+  /** Event rooms, for organizers and moderators: send the next messages as announcements. */
+  announce?: { on: boolean; toggle: () => void };
+  /** Shown above the box while it is disabled for a reason the user should read (a mute). */
+  notice?: string | null;
+  /** Asks the server for participants by name prefix (when `participants` is only part of the room). */
+  searchPeople?: (q: string) => void;
 }
 
 export function Composer(p: ComposerProps) {
@@ -59,12 +71,54 @@ export function Composer(p: ComposerProps) {
   // Where the caret goes once a picked mention is rendered. Applied in a layout effect,
   // before the next keystroke is handled, so fast typing after a pick is never reordered.
   const caretAfterRender = useRef<number | null>(null);
+  // Typing: whom we told we are typing (the callback of the room it was), when, and the idle timer.
+  const typing = useRef<{ cb: ((t: boolean) => void) | null; last: number; idle: number | null }>({ cb: null, last: 0, idle: null });
+
+  const stopTyping = () => {
+    const t = typing.current;
+    if (t.idle !== null) window.clearTimeout(t.idle);
+    t.idle = null;
+    if (t.cb) t.cb(false);
+    t.cb = null;
+    t.last = 0;
+  };
+
+  const noteTyping = (value: string) => {
+    if (!p.onTyping || p.disabled) return;
+    if (!value.trim()) {
+      stopTyping();
+      return;
+    }
+    const t = typing.current;
+    const now = Date.now();
+    if (!t.cb || now - t.last >= TYPING_RENEW_MS) {
+      t.cb = p.onTyping;
+      t.last = now;
+      p.onTyping(true);
+    }
+    if (t.idle !== null) window.clearTimeout(t.idle);
+    t.idle = window.setTimeout(stopTyping, TYPING_IDLE_MS);
+  };
 
   useEffect(() => {
     setText(loadDraft(p.draftKey));
     setMention(null);
     if (p.autoFocus !== false && window.matchMedia('(min-width: 700px)').matches) ref.current?.focus();
+    // Switching rooms (or closing this composer) ends typing in the room we left.
+    return stopTyping;
   }, [p.draftKey]);
+
+  useEffect(() => {
+    if (p.disabled) stopTyping();
+  }, [p.disabled]);
+
+  // Big rooms: the list we hold is partial, so ask the server for names with this prefix.
+  useEffect(() => {
+    if (!mention || !p.searchPeople || !mention.query) return;
+    const q = mention.query;
+    const t = window.setTimeout(() => p.searchPeople?.(q), 150);
+    return () => window.clearTimeout(t);
+  }, [mention?.query, !!p.searchPeople]);
 
   useEffect(() => {
     if (p.replyTo) ref.current?.focus();
@@ -98,6 +152,7 @@ export function Composer(p: ComposerProps) {
   const update = (value: string, caret: number) => {
     setText(value);
     saveDraft(p.draftKey, value);
+    noteTyping(value);
     const before = value.slice(0, caret);
     const m = /(^|[\s(])@([A-Za-z0-9_.-]{0,32})$/.exec(before);
     if (m) {
@@ -123,6 +178,7 @@ export function Composer(p: ComposerProps) {
     if (!p.onAttach || p.disabled || files.length === 0) return;
     const caption = text.replace(/^\s*\n|\s+$/g, '');
     if (p.onAttach(files, caption) && caption) {
+      stopTyping();
       setText('');
       saveDraft(p.draftKey, '');
       setMention(null);
@@ -149,6 +205,7 @@ export function Composer(p: ComposerProps) {
     const content = text.trim();
     if (!content || p.disabled) return;
     if (content.length > MAX_LEN) return;
+    stopTyping();
     p.onSend(text.replace(/^\s*\n|\s+$/g, ''));
     setText('');
     saveDraft(p.draftKey, '');
@@ -217,6 +274,7 @@ export function Composer(p: ComposerProps) {
           ))}
         </ul>
       )}
+      {p.notice && <p class="composer-notice" role="status"><Icon name="clock" size={14} />{p.notice}</p>}
       <div class="composer-row">
         {p.onAttach && (
           <>
@@ -235,13 +293,19 @@ export function Composer(p: ComposerProps) {
         {p.onPoll && (
           <button type="button" class="icon-btn" aria-label="Create a poll" title="Create a poll" disabled={!!p.disabled} onClick={p.onPoll}><Icon name="poll" size={20} /></button>
         )}
+        {p.announce && (
+          <button type="button" class={p.announce.on ? 'icon-btn toggled' : 'icon-btn'} aria-pressed={p.announce.on} disabled={!!p.disabled}
+            aria-label="Send as announcement" title="Send as an announcement (highlighted for everyone)" onClick={p.announce.toggle}>
+            <Icon name="megaphone" size={20} />
+          </button>
+        )}
         <textarea
           ref={ref}
           id={`${p.idPrefix}-input`}
           rows={1}
           value={text}
           disabled={!!p.disabled}
-          placeholder={p.disabled ?? p.placeholder ?? `Message #${p.roomName}`}
+          placeholder={p.disabled ?? p.placeholder ?? (p.announce?.on ? `Announcement to #${p.roomName}` : `Message #${p.roomName}`)}
           aria-label={p.placeholder ?? `Message #${p.roomName}`}
           role="combobox"
           aria-autocomplete="list"

@@ -19,6 +19,8 @@ export function CreateRoomModal({ store, me, onClose }: { store: Store; me: User
   const [allowFiles, setAllowFiles] = useState(true);
   const [allowVoice, setAllowVoice] = useState(true);
   const [moderation, setModeration] = useState(false);
+  const [qa, setQa] = useState(false);
+  const [qaReview, setQaReview] = useState(false);
   const [people, setPeople] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -45,6 +47,7 @@ export function CreateRoomModal({ store, me, onClose }: { store: Store; me: User
       await store.createRoom({
         name: name.trim(), type, description: description.trim() || undefined, is_public: isPublic, allow_files: allowFiles,
         allow_voice: allowVoice, moderation_enabled: moderation, participant_ids: ids.length ? ids : undefined,
+        qa_enabled: qa || undefined, qa_moderation: qa && qaReview ? true : undefined,
       });
       onClose();
     } catch (err) {
@@ -72,6 +75,8 @@ export function CreateRoomModal({ store, me, onClose }: { store: Store; me: User
           <label><input type="checkbox" checked={allowFiles} onChange={(e) => setAllowFiles(e.currentTarget.checked)} /> Allow files</label>
           <label><input type="checkbox" checked={allowVoice} onChange={(e) => setAllowVoice(e.currentTarget.checked)} /> Allow voice messages</label>
           <label><input type="checkbox" checked={moderation} onChange={(e) => setModeration(e.currentTarget.checked)} /> Moderation (content filter, flood control)</label>
+          <label><input type="checkbox" checked={qa} onChange={(e) => setQa(e.currentTarget.checked)} /> Q&amp;A (people ask and vote on questions)</label>
+          {qa && <label class="sub-check"><input type="checkbox" checked={qaReview} onChange={(e) => setQaReview(e.currentTarget.checked)} /> Review questions before they are shown</label>}
         </fieldset>
         <label for="room-people">Add people <span class="optional">(user ids, comma-separated)</span></label>
         <input id="room-people" inputMode="numeric" value={people} onInput={(e) => setPeople(e.currentTarget.value)} placeholder="e.g. 12, 15"

@@ -20,6 +20,8 @@ export interface MessageActions {
   react: (m: Message, emoji: string, add: boolean) => void;
   vote: (m: Message, options: number[]) => void;
   jumpTo: (id: Message['id']) => void;
+  /** Pins or unpins (users with manage_room). */
+  pin?: (m: Message, pinned: boolean) => void;
 }
 
 export interface MessageItemProps {
@@ -33,6 +35,8 @@ export interface MessageItemProps {
   canModerate: boolean;
   actions: MessageActions;
   inThread?: boolean;
+  pinned?: boolean;
+  canPin?: boolean;
 }
 
 function renderOpts(m: Message, me: User): RenderOptions {
@@ -58,6 +62,7 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
   const tab = p.active ? 0 : -1;
   const canEdit = mine && !deleted && (m.type === 'text' || m.type === 'event_update');
   const canDelete = !deleted && (mine || p.canModerate);
+  const announcement = m.type === 'event_update';
   const reactions = m.reactions ?? [];
   const attachments = deleted ? [] : m.attachments ?? [];
   // An upload without a caption is its attachment alone: no empty bubble.
@@ -72,11 +77,12 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
 
   return (
     <div
-      class={classes('msg', mine && 'mine', p.grouped && 'grouped', mentionsMe && 'mentions-me', deleted && 'deleted', p.active && 'active')}
+      class={classes('msg', mine && 'mine', p.grouped && !announcement && 'grouped', mentionsMe && 'mentions-me', deleted && 'deleted',
+        p.active && 'active', announcement && 'announcement', p.pinned && 'is-pinned')}
       data-mid={String(m.id)}
       tabIndex={tab}
       role="article"
-      aria-label={`${name}, ${fullTime(m.created_at)}${mentionsMe ? ', mentions you' : ''}`}
+      aria-label={`${announcement ? 'Announcement from ' : ''}${name}, ${fullTime(m.created_at)}${mentionsMe ? ', mentions you' : ''}${p.pinned ? ', pinned' : ''}`}
     >
       {!mine && (
         <div class="msg-gutter">
@@ -84,10 +90,11 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
         </div>
       )}
       <div class="msg-main">
-        {!p.grouped && (
+        {(!p.grouped || announcement) && (
           <div class="msg-head">
             {!mine && <span class="msg-author">{name}</span>}
-            {m.type === 'event_update' && <span class="tag">Announcement</span>}
+            {announcement && <span class="tag announce-tag"><Icon name="megaphone" size={12} />Announcement</span>}
+            {p.pinned && <span class="tag pin-tag"><Icon name="pin" size={11} />Pinned</span>}
             <time dateTime={m.created_at} title={fullTime(m.created_at)}>{timeOf(m.created_at)}</time>
           </div>
         )}
@@ -140,6 +147,10 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
           <button type="button" class="tool" tabIndex={tab} aria-label="Add reaction" aria-haspopup="dialog" aria-expanded={picker} onClick={() => setPicker((x) => !x)}><Icon name="smile" size={16} /></button>
           <button type="button" class="tool" tabIndex={tab} aria-label="Reply" onClick={() => actions.reply(m)}><Icon name="reply" size={16} /></button>
           {!p.inThread && <button type="button" class="tool" tabIndex={tab} aria-label="Open thread" onClick={() => actions.openThread(m)}><Icon name="thread" size={16} /></button>}
+          {p.canPin && actions.pin && (
+            <button type="button" class="tool" tabIndex={tab} aria-label={p.pinned ? 'Unpin message' : 'Pin message'} title={p.pinned ? 'Unpin' : 'Pin'}
+              onClick={() => actions.pin!(m, !p.pinned)}><Icon name="pin" size={16} /></button>
+          )}
           {canEdit && <button type="button" class="tool" tabIndex={tab} aria-label="Edit message" onClick={() => actions.startEdit(m)}><Icon name="edit" size={16} /></button>}
           {canDelete && <button type="button" class="tool danger" tabIndex={tab} aria-label="Delete message" onClick={() => actions.askDelete(m)}><Icon name="trash" size={16} /></button>}
           {picker && (

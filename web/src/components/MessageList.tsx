@@ -22,6 +22,11 @@ export interface ListProps {
   editingId: Message['id'] | null;
   actions: MessageActions;
   stickSignal: number; // bumps when the user sends: scroll to the bottom
+  /** Ids of the room's pinned messages. */
+  pinnedIds?: Set<string>;
+  canPin?: boolean;
+  /** Asks the list to scroll to this message (the pins panel); bump `seq` to repeat. */
+  jumpRequest?: { id: Message['id']; seq: number } | null;
 }
 
 export function MessageList(p: ListProps) {
@@ -150,6 +155,14 @@ export function MessageList(p: ListProps) {
     window.setTimeout(() => setHighlight((h) => (h === String(id) ? null : h)), 1600);
   }, [p.actions]);
   const actions = useMemo(() => ({ ...p.actions, jumpTo }), [p.actions, jumpTo]);
+  // Only requests made while this list is shown (not one left from another room).
+  const lastJump = useRef(p.jumpRequest?.seq ?? 0);
+  useEffect(() => {
+    if (p.jumpRequest && p.jumpRequest.seq !== lastJump.current) {
+      lastJump.current = p.jumpRequest.seq;
+      jumpTo(p.jumpRequest.id);
+    }
+  }, [p.jumpRequest?.seq]);
 
   // Roving focus: one message is in the tab order; arrows move between messages.
   const defaultActive = messages.length ? String(messages[messages.length - 1].id) : null;
@@ -193,7 +206,8 @@ export function MessageList(p: ListProps) {
       <Fragment key={id}>
         <div class={highlight === id ? 'msg-row flash' : 'msg-row'}>
           <MessageItem message={m} me={p.me} grouped={grouped} parent={parent} replyCount={replyCounts.get(id) ?? 0}
-            active={active === id} editing={p.editingId !== null && sameId(p.editingId, m.id)} canModerate={p.canModerate} actions={actions} />
+            active={active === id} editing={p.editingId !== null && sameId(p.editingId, m.id)} canModerate={p.canModerate} actions={actions}
+            pinned={p.pinnedIds?.has(id) ?? false} canPin={p.canPin} />
         </div>
       </Fragment>,
     );

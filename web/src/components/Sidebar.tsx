@@ -1,9 +1,11 @@
-import type { RoomListEntry, User } from '../types';
+import type { Presence, RoomListEntry, User } from '../types';
 import type { Connection } from '../store';
 import { sameId } from '../store';
 import { displayName, messagePreview, shortAgo } from '../util';
-import { Avatar } from './Avatar';
+import { Avatar, presenceLabel } from './Avatar';
 import { ConnectionBadge } from './ConnectionBadge';
+import { Icon } from './Icon';
+import { statusLabel } from './StatusModal';
 
 export function roomTitle(r: { name: string; is_direct?: boolean; direct_with?: User | null }): string {
   if (r.is_direct && r.direct_with) return displayName(r.direct_with);
@@ -37,6 +39,8 @@ export interface SidebarProps {
   onBrowse: () => void;
   onSignOut: () => void;
   onRetry: () => void;
+  presence: Record<string, Presence>;
+  onStatus: () => void;
 }
 
 export function Sidebar(p: SidebarProps) {
@@ -66,17 +70,22 @@ export function Sidebar(p: SidebarProps) {
           {p.rooms.map((r) => {
             const current = sameId(r.id, p.currentRoomId);
             const title = roomTitle(r);
+            const announcements = r.announcement_count ?? 0;
             const counts = [
               r.unread_count > 0 ? `${r.unread_count} unread` : '',
               r.mention_count > 0 ? `${r.mention_count} ${r.mention_count === 1 ? 'mention' : 'mentions'}` : '',
+              announcements > 0 ? `${announcements} ${announcements === 1 ? 'announcement' : 'announcements'}` : '',
             ].filter(Boolean).join(', ');
+            const dm = r.is_direct && r.direct_with ? r.direct_with : null;
+            const dmStatus = dm ? p.presence[String(dm.id)]?.status ?? 'offline' : undefined;
             return (
               <li key={String(r.id)}>
                 <button type="button" class={current ? 'room-item current' : r.unread_count > 0 ? 'room-item unread' : 'room-item'}
                   aria-current={current ? 'page' : undefined} onClick={() => p.onOpen(r.id)}>
-                  {r.is_direct && r.direct_with ? <Avatar user={r.direct_with} size={24} /> : <span class="room-icon" aria-hidden="true">{roomIcon(r)}</span>}
+                  {dm ? <Avatar user={dm} size={24} presence={dmStatus} /> : <span class="room-icon" aria-hidden="true">{roomIcon(r)}</span>}
                   <span class="room-text">
                     <span class="room-name">{title}</span>
+                    {dm && <span class="sr-only">, {presenceLabel(dmStatus ?? 'offline')}</span>}
                     {counts && <span class="sr-only">, {counts}</span>}
                     {r.last_message && (
                       <span class="room-last">
@@ -88,6 +97,11 @@ export function Sidebar(p: SidebarProps) {
                   <span class="room-meta" aria-hidden="true">
                     {r.last_message && <span class="room-time">{shortAgo(r.last_message.created_at)}</span>}
                     <span class="badges">
+                      {announcements > 0 && (
+                        <span class="badge announce" title={`${announcements} unread ${announcements === 1 ? 'announcement' : 'announcements'}`}>
+                          <Icon name="megaphone" size={11} />{announcements > 9 ? '9+' : announcements}
+                        </span>
+                      )}
                       {r.mention_count > 0 && <span class="badge mention">@{r.mention_count}</span>}
                       {r.unread_count > 0 && <span class="badge">{r.unread_count > 99 ? '99+' : r.unread_count}</span>}
                     </span>
@@ -99,11 +113,22 @@ export function Sidebar(p: SidebarProps) {
         </ul>
       </nav>
       <div class="sidebar-foot">
-        <Avatar user={p.me} size={32} />
-        <div class="me-text">
-          <span class="me-name">{displayName(p.me)}</span>
-          <span class="me-sub">@{p.me.username} · id {String(p.me.id)}</span>
-        </div>
+        {(() => {
+          const mine = p.presence[String(p.me.id)];
+          const status = mine?.status ?? 'online';
+          const custom = mine?.custom_message ?? '';
+          return (
+            <button type="button" class="me-btn" aria-haspopup="dialog" onClick={p.onStatus} title="Set your status">
+              <span class="sr-only">Set your status: </span>
+              <Avatar user={p.me} size={32} presence={status} />
+              <span class="me-text">
+                <span class="me-name">{displayName(p.me)}</span>
+                <span class="me-sub">@{p.me.username} · id {String(p.me.id)}</span>
+                <span class="me-status">{statusLabel(status)}{custom ? ` · ${custom}` : ''}</span>
+              </span>
+            </button>
+          );
+        })()}
         <button type="button" class="btn small" onClick={p.onSignOut}>Sign out</button>
       </div>
     </div>
