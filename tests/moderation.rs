@@ -33,6 +33,14 @@ async fn a_muted_member_reads_but_cannot_post_react_or_vote_until_the_mute_ends(
     let mute = format!("/api/chat/rooms/{}/mute", room["id"]);
     let response = server.post(&mute, Some(&member), json!({"user_id": owner_user["id"]})).await;
     assert_error(response, StatusCode::FORBIDDEN, "forbidden").await;
+    // A mute that would end before it began is refused, not logged.
+    let zero = json!({"user_id": member_user["id"], "duration_seconds": 0});
+    assert_error(
+        server.post(&mute, Some(&owner), zero).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_duration",
+    )
+    .await;
     let body = json!({"user_id": member_user["id"], "duration_seconds": 60, "reason": "calm down"});
     let notice = expect_ok(server.post(&mute, Some(&owner), body).await).await;
     assert_eq!((&notice["user"]["id"], &notice["reason"]), (&member_user["id"], &json!("calm down")));

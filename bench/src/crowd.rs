@@ -538,11 +538,21 @@ fn replay(raw: &str) -> Vec<(i64, i64)> {
     let end = raw[at..].find("],\"").map_or(raw.len(), |e| at + e);
     let section = &raw[at..end];
     for (pos, _) in section.match_indices("{\"id\":") {
-        if let Some(pair) = id_of_max_seq(&section[pos..section.len().min(pos + 400)]) {
+        if let Some(pair) = first_message(&section[pos..]) {
             out.push(pair);
         }
     }
     out
+}
+
+/// (id, seq) of the message object `raw` starts with (`{"id":…,…,"seq":…`).
+fn first_message(raw: &str) -> Option<(i64, i64)> {
+    let rest = raw.strip_prefix("{\"id\":")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let id = rest[..digits].parse().ok()?;
+    let at = rest.find("\"seq\":")? + 6;
+    let n = rest[at..].bytes().take_while(u8::is_ascii_digit).count();
+    Some((id, rest[at..at + n].parse().ok()?))
 }
 
 #[cfg(test)]

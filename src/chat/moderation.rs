@@ -163,7 +163,7 @@ pub async fn mute(
     let reason = validate_reason(req.reason.as_deref())?;
     let user = target(state, &access, req.user_id).await?;
     let now = state.clock.now_ms();
-    let until = deadline(now, req.duration_seconds).unwrap_or(FOREVER);
+    let until = deadline(now, req.duration_seconds)?.unwrap_or(FOREVER);
     let log = entry(room_id, caller, ModerationAction::Mute, user.id, reason.clone(), req.duration_seconds);
     if !state.store.set_muted_until(room_id, user.id, Some(until), &log, now).await? {
         return Err(AppError::NotFound("participant"));
@@ -238,10 +238,20 @@ fn entry(
     }
 }
 
-fn deadline(now: Millis, duration_seconds: Option<u64>) -> Option<Millis> {
-    duration_seconds.map(|seconds| {
-        now.saturating_add((seconds.min(i64::MAX as u64 / 1000) as Millis).saturating_mul(1000)).min(FOREVER)
-    })
+/// When a mute or ban of `duration_seconds` ends (`None`: when lifted). A duration of 0
+/// would end before it began: 422.
+fn deadline(now: Millis, duration_seconds: Option<u64>) -> AppResult<Option<Millis>> {
+    match duration_seconds {
+        Some(0) => Err(AppError::validation(
+            "invalid_duration",
+            "duration_seconds must be at least 1; leave it out for no end",
+        )),
+        Some(seconds) => Ok(Some(
+            now.saturating_add((seconds.min(i64::MAX as u64 / 1000) as Millis).saturating_mul(1000))
+                .min(FOREVER),
+        )),
+        None => Ok(None),
+    }
 }
 
 /// 403 `banned` if the user is banned from the room now, saying until when.
@@ -272,6 +282,7 @@ pub async fn kick(
     if !state.store.kick(room_id, user.id, &log, state.clock.now_ms()).await? {
         return Err(AppError::NotFound("participant"));
     }
+    state.room_counts.adjust(room_id, -1);
     super::typing::stopped_by_sending(state, room_id, user.id).await;
     let text = format!("{} removed {}", caller.user.display_name, user.display_name);
     super::messages::post_system_message(state, room_id, text).await?;
@@ -305,9 +316,12 @@ pub async fn ban(
         }
     };
     let now = state.clock.now_ms();
-    let until = deadline(now, req.duration_seconds);
+    let until = deadline(now, req.duration_seconds)?;
     let log = entry(room_id, caller, ModerationAction::Ban, user.id, reason.clone(), req.duration_seconds);
     let was_in = state.store.ban(room_id, user.id, until, &log, now).await?;
+    if was_in {
+        state.room_counts.adjust(room_id, -1);
+    }
     super::typing::stopped_by_sending(state, room_id, user.id).await;
     let text = format!("{} banned {}", caller.user.display_name, user.display_name);
     super::messages::post_system_message(state, room_id, text).await?;
@@ -416,7 +430,7 @@ pub async fn ban_from_event(
         return Err(AppError::forbidden("the event's organizer and admins cannot be banned"));
     }
     let now = state.clock.now_ms();
-    let until = deadline(now, req.duration_seconds);
+    let until = deadline(now, req.duration_seconds)?;
     // The room id is filled in per room by the store.
     let log = entry(0, caller, ModerationAction::Ban, user.id, reason.clone(), req.duration_seconds);
     let removed = state.store.ban_from_event(event_id, user.id, until, &log, now).await?;

@@ -65,6 +65,19 @@ impl RoomCounts {
         self.changed.lock().unwrap_or_else(|p| p.into_inner()).insert(room_id);
     }
 
+    /// Someone in these rooms came online or went offline (or changed how they show):
+    /// their online counts are counted again, and pushed.
+    pub fn online_changed(&self, room_ids: &[RoomId]) {
+        let mut rooms = self.lock();
+        for room_id in room_ids {
+            if let Some(counts) = rooms.get_mut(room_id) {
+                counts.online = None;
+            }
+        }
+        drop(rooms);
+        self.changed.lock().unwrap_or_else(|p| p.into_inner()).extend(room_ids.iter().copied());
+    }
+
     fn take_changed(&self) -> Vec<RoomId> {
         self.changed.lock().unwrap_or_else(|p| p.into_inner()).drain().collect()
     }

@@ -125,6 +125,8 @@ async fn publish(state: &AppState, change: Change) -> AppResult<UserPresence> {
     let room_ids = state.store.room_ids_of_user(change.user_id).await?;
     let public = UserPresence { user_id: change.user_id, presence: change.public };
     let own = UserPresence { user_id: change.user_id, presence: change.own };
+    // The user's rooms count who is online anew and push it with their next counts.
+    state.room_counts.online_changed(&room_ids);
     state
         .publisher
         .publish(ChatEvent::PresenceChanged {

@@ -99,7 +99,12 @@ pub enum ChatEvent {
         question: Question,
         audience: Audience,
     },
-    QuestionUpdated(Question),
+    /// A question changed, as `audience` may see it (the room: the public form; the
+    /// moderators: with the author of an anonymous question).
+    QuestionUpdated {
+        question: Question,
+        audience: Audience,
+    },
     QuestionRemoved(QuestionRemoved),
     /// A user read up to a point: their other sockets update their badges.
     RoomRead {
@@ -163,7 +168,7 @@ impl ChatEvent {
             ChatEvent::MessagePinned(pin) => Audience::Room(pin.room_id),
             ChatEvent::MessageUnpinned(unpinned) => Audience::Room(unpinned.room_id),
             ChatEvent::QuestionAdded { audience, .. } => audience.clone(),
-            ChatEvent::QuestionUpdated(question) => Audience::Room(question.room_id),
+            ChatEvent::QuestionUpdated { audience, .. } => audience.clone(),
             ChatEvent::QuestionRemoved(removed) => Audience::Room(removed.room_id),
             ChatEvent::UserJoined { user, quiet: true, .. }
             | ChatEvent::UserLeft { user, quiet: true, .. } => Audience::User(user.id),

@@ -68,6 +68,33 @@ fn public(row: &QuestionRow) -> Question {
     row.to_question(false, false)
 }
 
+/// The room's moderators (owners, moderators, admins), who see every question whole.
+async fn staff(state: &AppState, room_id: RoomId) -> AppResult<Vec<crate::domain::user::UserId>> {
+    let mut users: Vec<_> = state.store.moderators(room_id).await?.into_iter().map(|m| m.0.id).collect();
+    users.extend(state.store.admin_ids().await?);
+    users.sort_unstable();
+    users.dedup();
+    Ok(users)
+}
+
+/// Tells the room about a question (`added` or updated), and, when it is anonymous, the
+/// room's moderators who asked it, right after (their sockets end with the whole form).
+async fn announce(state: &AppState, row: &QuestionRow, added: bool) -> AppResult<()> {
+    let room = Audience::Room(row.room_id);
+    let event = if added {
+        ChatEvent::QuestionAdded { question: public(row), audience: room }
+    } else {
+        ChatEvent::QuestionUpdated { question: public(row), audience: room }
+    };
+    state.publisher.publish(event).await;
+    if row.anonymous {
+        let whole = row.to_question(true, false);
+        let audience = Audience::Users(staff(state, row.room_id).await?);
+        state.publisher.publish(ChatEvent::QuestionUpdated { question: whole, audience }).await;
+    }
+    Ok(())
+}
+
 /// Asks a question: visible at once, or (with `qa_moderation`, from an attendee) into the
 /// review queue, seen by the room's moderators and the author.
 pub async fn ask(
@@ -90,19 +117,20 @@ pub async fn ask(
     let id =
         state.store.insert_question(room_id, caller.user.id, &content, req.anonymous, status, now).await?;
     let row = state.store.question(id, caller.user.id).await?.ok_or(AppError::NotFound("question"))?;
-    let audience = match status {
-        QuestionStatus::Approved => Audience::Room(room_id),
-        _ => {
-            let mut users: Vec<_> =
-                state.store.moderators(room_id).await?.into_iter().map(|m| m.0.id).collect();
-            users.push(caller.user.id);
-            users.extend(state.store.admin_ids().await?);
-            users.sort_unstable();
-            users.dedup();
-            Audience::Users(users)
-        }
-    };
-    state.publisher.publish(ChatEvent::QuestionAdded { question: public(&row), audience }).await;
+    if status == QuestionStatus::Approved {
+        announce(state, &row, true).await?;
+    } else {
+        // Under review: the moderators see it whole, and so does its author.
+        let question = row.to_question(true, false);
+        let mut users = staff(state, room_id).await?;
+        users.push(caller.user.id);
+        users.sort_unstable();
+        users.dedup();
+        state
+            .publisher
+            .publish(ChatEvent::QuestionAdded { question, audience: Audience::Users(users) })
+            .await;
+    }
     Ok(view(&row, caller, &access))
 }
 
@@ -150,7 +178,7 @@ pub async fn vote(state: &AppState, caller: &AuthUser, question_id: QuestionId) 
     state.store.toggle_vote(question_id, caller.user.id, now).await?;
     let row =
         state.store.question(question_id, caller.user.id).await?.ok_or(AppError::NotFound("question"))?;
-    state.publisher.publish(ChatEvent::QuestionUpdated(public(&row))).await;
+    announce(state, &row, false).await?;
     Ok(view(&row, caller, &access))
 }
 
@@ -201,22 +229,25 @@ pub async fn moderate(
     }
     let row =
         state.store.question(question_id, caller.user.id).await?.ok_or(AppError::NotFound("question"))?;
-    let event = match (was_visible, row.status) {
+    match (was_visible, row.status) {
+        // Hidden: gone from every list that showed it (the room's, or the review queue).
         (_, QuestionStatus::Hidden) => {
-            ChatEvent::QuestionRemoved(QuestionRemoved { id: question_id, room_id })
+            let removed = QuestionRemoved { id: question_id, room_id };
+            state.publisher.publish(ChatEvent::QuestionRemoved(removed)).await;
         }
-        (false, QuestionStatus::Approved) => {
-            ChatEvent::QuestionAdded { question: public(&row), audience: Audience::Room(room_id) }
+        (false, QuestionStatus::Approved) => announce(state, &row, true).await?,
+        (true, _) => announce(state, &row, false).await?,
+        // Still under review (answered while pending): only the staff hear of it.
+        (false, _) => {
+            let question = row.to_question(true, false);
+            let audience = Audience::Users(staff(state, room_id).await?);
+            state.publisher.publish(ChatEvent::QuestionUpdated { question, audience }).await;
         }
-        _ => ChatEvent::QuestionUpdated(public(&row)),
-    };
-    if was_visible || row.status == QuestionStatus::Approved {
-        state.publisher.publish(event).await;
     }
     if let Some(other) = unpinned
         && let Some(other) = state.store.question(other, 0).await?
     {
-        state.publisher.publish(ChatEvent::QuestionUpdated(public(&other))).await;
+        announce(state, &other, false).await?;
     }
     Ok(view(&row, caller, &access))
 }

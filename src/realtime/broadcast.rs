@@ -105,7 +105,7 @@ impl Broadcaster {
             ChatEvent::MessagePinned(pin) => emit(to, "message_pinned", pin).await,
             ChatEvent::MessageUnpinned(unpinned) => emit(to, "message_unpinned", unpinned).await,
             ChatEvent::QuestionAdded { question, .. } => emit(to, "qa_question_added", question).await,
-            ChatEvent::QuestionUpdated(question) => emit(to, "qa_question_updated", question).await,
+            ChatEvent::QuestionUpdated { question, .. } => emit(to, "qa_question_updated", question).await,
             ChatEvent::QuestionRemoved(removed) => emit(to, "qa_question_removed", removed).await,
             ChatEvent::Notification { notification, .. } => emit(to, "notification", notification).await,
             ChatEvent::PresenceChanged { presence, .. } => emit(to, "presence_updated", presence).await,

@@ -97,6 +97,14 @@ describe('session Q&A', () => {
     assert.equal(seen.anonymous, true);
     assert.equal((await questions(ben, room.id)).questions[0].author, null);
     assert.equal((await questions(host, room.id)).questions[0].author?.id, ann.id);
+    // Live too: moderators' sockets end with the whole question, attendees' without.
+    const toHost = waitForEvent(sockets.host, 'qa_question_updated', (q) => q?.id === asked.id && q.author?.id === ann.id);
+    const toBen = collectEvents(sockets.ben, 'qa_question_updated', (q) => q?.id === asked.id);
+    await fx.restOk(ben, 'POST', qpath(room.id, asked.id, 'vote'));
+    await toHost;
+    await sleep(200);
+    toBen.stop();
+    assert.ok(toBen.events.length >= 1 && toBen.events.every((q) => q.author === null), show(toBen.events));
   });
 
   test('with qa_moderation an attendee question waits in a review queue only moderators see', async () => {
@@ -113,6 +121,11 @@ describe('session Q&A', () => {
     await fx.restError(ben, 'GET', `/api/chat/rooms/${room.id}/questions?status=pending`, undefined, 403, 'forbidden');
     await fx.restError(ben, 'POST', qpath(room.id, asked.id, 'vote'), undefined, 404, 'not_found');
     assert.deepEqual((await questions(host, room.id, '?status=pending')).questions.map((q) => q.id), [asked.id]);
+    // Hiding a question under review takes it out of the review queue live.
+    const other = await fx.restOk(ben, 'POST', `/api/chat/rooms/${room.id}/questions`, { content: 'Off topic?' }, 201);
+    const removed = waitForEvent(sockets.host, 'qa_question_removed', (q) => q?.id === other.id);
+    await fx.restOk(host, 'POST', qpath(room.id, other.id, 'hide'));
+    await removed;
     const approved = waitForEvent(sockets.ben, 'qa_question_added', (q) => q?.id === asked.id);
     assert.equal((await fx.restOk(host, 'POST', qpath(room.id, asked.id, 'approve'))).status, 'approved');
     await approved;

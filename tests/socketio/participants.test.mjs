@@ -159,6 +159,12 @@ describe('participant pages and quiet joins', () => {
     await sleep(300);
     heard.stop();
     assert.deepEqual(heard.events.map((m) => m.content), ['Welcome all']);
+    // A kick is counted at once and pushed with the next counts.
+    const afterKick = collectEvents(so, 'room_participant_count', (p) => p?.room_id === room.id);
+    await restOk(owner, 'POST', `/api/chat/rooms/${room.id}/kick`, { user_id: members[1].id });
+    for (let i = 0; i < 40 && !afterKick.events.some((c) => c.participant_count === total - 1); i += 1) await sleep(100);
+    afterKick.stop();
+    assert.ok(afterKick.events.some((c) => c.participant_count === total - 1), show(afterKick.events));
     // Leaving is quiet too.
     const leaves = collectEvents(so, 'user_left_chat', (p) => p?.room_id === room.id);
     await restOk(members[0], 'POST', `/api/chat/rooms/${room.id}/leave`, {}, 204);
