@@ -120,13 +120,23 @@ impl PresenceRegistry {
 }
 
 /// Tells the users who share a room with the user what they now see, and the user's
-/// own sockets what the user sees.
+/// own sockets what the user sees. Large rooms (past the quiet-join threshold) are left
+/// out: each arrival in a keynote room would otherwise reach every attendee, and a mass
+/// join would cost the square of the crowd. There, the online count is pushed instead
+/// and participant pages carry presence.
 async fn publish(state: &AppState, change: Change) -> AppResult<UserPresence> {
     let room_ids = state.store.room_ids_of_user(change.user_id).await?;
     let public = UserPresence { user_id: change.user_id, presence: change.public };
     let own = UserPresence { user_id: change.user_id, presence: change.own };
     // The user's rooms count who is online anew and push it with their next counts.
     state.room_counts.online_changed(&room_ids);
+    let mut small = Vec::with_capacity(room_ids.len());
+    for room_id in room_ids {
+        if !super::participants::is_large(state, room_id).await? {
+            small.push(room_id);
+        }
+    }
+    let room_ids = small;
     state
         .publisher
         .publish(ChatEvent::PresenceChanged {
