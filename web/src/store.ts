@@ -1076,8 +1076,26 @@ export class Store {
   // ---- people list, moderation -------------------------------------------------------
 
   private onCounts(p: { room_id: Id; participant_count: number; online_count: number }): void {
-    if (this.view(p.room_id)) this.updateView(p.room_id, (v) => ({ ...v, participantCount: p.participant_count, onlineCount: p.online_count }));
+    const v = this.view(p.room_id);
+    const onlineChanged = !!v && v.onlineCount !== p.online_count;
+    if (v) this.updateView(p.room_id, (x) => ({ ...x, participantCount: p.participant_count, onlineCount: p.online_count }));
     if (this.entry(p.room_id)) this.updateEntry(p.room_id, (r) => ({ ...r, participant_count: p.participant_count }));
+    // Large rooms send no presence_updated per person: when their online count moves,
+    // read the presence of the people shown and the first online page again.
+    if (v && onlineChanged && v.roster.online.loaded) void this.refreshRoster(p.room_id);
+  }
+
+  private async refreshRoster(roomId: Id): Promise<void> {
+    const v = this.view(roomId);
+    if (!v) return;
+    await this.loadPresence(v.participants.map((x) => x.user.id));
+    try {
+      const res: ParticipantPage = await api.participants(roomId, { limit: 50, status: 'online' });
+      this.notePresence(res.participants);
+      this.updateView(roomId, (x) => ({ ...x, participants: mergeParticipants(x.participants, res.participants) }));
+    } catch {
+      /* the next count push tries again */
+    }
   }
 
   /** Loads the next page of the online group (`online`) or of everyone (`all`, for the offline group). */
