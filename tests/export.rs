@@ -7,15 +7,6 @@ use common::{TestServer, expect_ok, storage_for};
 use futures_util::StreamExt;
 use serde_json::json;
 
-fn rss_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_200k_message_room_exports_in_flat_memory() {
     const MESSAGES: usize = 200_000;
@@ -33,7 +24,7 @@ async fn a_200k_message_room_exports_in_flat_memory() {
 
     // Reset the peak, then export.
     std::fs::write("/proc/self/clear_refs", "5").expect("reset the RSS peak");
-    let before = rss_kib("VmRSS:");
+    let before = common::rss_kib("VmRSS:");
     let url = server.url(&format!("/api/chat/rooms/{room_id}/export?format=json"));
     let response = server.http.get(url).bearer_auth(&token).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -49,7 +40,7 @@ async fn a_200k_message_room_exports_in_flat_memory() {
         let keep = carry.len().saturating_sub(5);
         carry.drain(..keep);
     }
-    let peak = rss_kib("VmHWM:");
+    let peak = common::rss_kib("VmHWM:");
     assert_eq!(seqs, MESSAGES, "every message exported once");
     let grown_mib = peak.saturating_sub(before) / 1024;
     eprintln!("exported {MESSAGES} messages, {} MiB, peak RSS +{grown_mib} MiB", bytes >> 20);

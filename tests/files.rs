@@ -93,6 +93,29 @@ async fn upload(
         .expect("upload")
 }
 
+/// Uploads `chunks` chunks of `chunk` bytes of text as `name`, streamed: no declared length.
+async fn upload_stream(
+    server: &TestServer,
+    token: &str,
+    room: &Value,
+    name: &str,
+    chunks: usize,
+    chunk: usize,
+) -> Response {
+    let body = (0..chunks).map(move |_| Ok::<_, std::io::Error>(vec![b'a'; chunk]));
+    let part =
+        Part::stream(reqwest::Body::wrap_stream(futures_util::stream::iter(body))).file_name(name.to_owned());
+    let form = Form::new().part("file", part);
+    server
+        .http
+        .post(server.url(&upload_path(room)))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload")
+}
+
 /// Files under the data directory's blob store (contents, thumbnails, half-written parts).
 fn blobs_on_disk(data_dir: &Path) -> Vec<String> {
     fn walk(dir: &Path, out: &mut Vec<String>) {
@@ -410,18 +433,7 @@ async fn spoofed_hostile_and_broken_uploads_are_refused_and_leave_nothing_behind
     let response = raw_upload(&server, &alice, &room, b"evil\0.png", &png).await;
     assert!(matches!(response.status().as_u16(), 400 | 422), "{}", response.status());
     // Over the limit without a declared length: counted while streaming.
-    let chunks = (0..40).map(|_| Ok::<_, std::io::Error>(vec![b'a'; 64 * 1024]));
-    let part =
-        Part::stream(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))).file_name("stream.txt");
-    let form = Form::new().part("file", part);
-    let response = server
-        .http
-        .post(server.url(&upload_path(&room)))
-        .bearer_auth(&alice)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = upload_stream(&server, &alice, &room, "stream.txt", 40, 64 * 1024).await;
     assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
     // Bad fields beside a good file: the file goes too.
     let response = upload(&server, &alice, &room, "ok.png", png.clone(), &[("expires_in", "-1")]).await;
@@ -479,36 +491,16 @@ async fn a_declared_oversize_body_is_refused_before_it_is_sent() {
     server.stop().await;
 }
 
-fn rss_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 /// 200 MB streamed at a 50 MB limit: refused with 413, memory flat, nothing on disk.
 #[tokio::test]
 async fn memory_stays_flat_while_a_200_mb_upload_is_refused() {
     let server = TestServer::start().await;
     let (alice, _) = server.register("alice").await;
     let room = room_with(&server, &alice, json!({})).await;
-    let before = rss_kib("VmRSS:");
-    let chunks = (0..800).map(|_| Ok::<_, std::io::Error>(vec![b'a'; 256 * 1024]));
-    let part =
-        Part::stream(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))).file_name("huge.txt");
-    let form = Form::new().part("file", part);
-    let response = server
-        .http
-        .post(server.url(&upload_path(&room)))
-        .bearer_auth(&alice)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let before = common::rss_kib("VmRSS:");
+    let response = upload_stream(&server, &alice, &room, "huge.txt", 800, 256 * 1024).await;
     assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
-    let peak = rss_kib("VmHWM:");
+    let peak = common::rss_kib("VmHWM:");
     // The whole body would be 200 MB; what the upload may hold at once is a few MB.
     assert!(peak.saturating_sub(before) < 40 * 1024, "RSS grew from {before} KiB to a peak of {peak} KiB");
     assert_eq!(blobs_on_disk(server.data_dir()), Vec::<String>::new());

@@ -322,3 +322,14 @@ async fn drop_stale_databases(admin: &mut sqlx::PgConnection) {
         }
     }
 }
+
+/// This process's memory from `/proc/self/status`, in KiB: `VmRSS:` now, `VmHWM:` the
+/// peak. Integration tests run the server in-process, so this is the server's memory.
+pub fn rss_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("a memory field")
+}
