@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (REST API and Socket.IO on one port).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage user accounts from the command line.
     User {
         #[command(subcommand)]
@@ -113,6 +113,14 @@ pub enum LogFormat {
     Json,
 }
 
+/// An address (`10.0.0.5`) or a range (`10.0.0.0/8`).
+fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is neither an IP address nor a CIDR range"))
+}
+
 /// Settings of `eventsync-chat serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -124,8 +132,29 @@ pub struct ServeArgs {
     /// Log format on stderr.
     #[arg(long, env = "EVENTSYNC_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Redis (`redis://host:6379/0`) shared by several instances on one PostgreSQL
+    /// database: broadcasts, presence and typing then reach every instance.
+    #[arg(long, env = "EVENTSYNC_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<Secret>,
     #[command(flatten)]
     pub limits: Limits,
+}
+
+/// A setting that may hold a password: never printed.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
 }
 
 /// Limits, timeouts and security settings of a running server.
@@ -176,6 +205,12 @@ pub struct Limits {
     /// smaller of this and the header timeout applies to both.
     #[arg(long, env = "EVENTSYNC_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
     pub idle_timeout_seconds: u64,
+    /// Reverse proxies (addresses or CIDR ranges, comma-separated) whose
+    /// `X-Forwarded-For` names the client. Requests from anywhere else are taken to come
+    /// from their peer address, whatever they claim; a trusted proxy is exempt from the
+    /// per-address connection cap.
+    #[arg(long, env = "EVENTSYNC_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Connections one client address may hold open at once (0: no cap). Further ones are
     /// closed at once, so one client cannot take every descriptor.
     #[arg(long, env = "EVENTSYNC_MAX_CONNECTIONS_PER_IP", default_value_t = 1000)]
@@ -241,6 +276,11 @@ impl Limits {
         Duration::from_secs(self.session_ttl_seconds)
     }
 
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn is_trusted_proxy(&self, ip: std::net::IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(&ip))
+    }
+
     /// How long hyper may wait for a request's headers, idle wait included.
     pub fn header_read_timeout(&self) -> Duration {
         Duration::from_secs(self.header_read_timeout_seconds.min(self.idle_timeout_seconds).max(1))
@@ -275,6 +315,7 @@ impl ServeArgs {
             storage: StorageArgs::embedded(data_dir),
             listen,
             log_format: LogFormat::Text,
+            redis_url: None,
             limits: Limits::default(),
         }
     }

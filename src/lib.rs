@@ -75,9 +75,25 @@ pub async fn run(
     let store = Store::open(&config.storage, config.limits.sqlite_readers).await?;
     let grace = Duration::from_secs(config.limits.shutdown_grace_seconds);
     let (socket_layer, io) = realtime::layer();
-    let publisher = std::sync::Arc::new(realtime::broadcast::Broadcaster::new(io.clone()));
+    let broadcaster = realtime::broadcast::Broadcaster::new(io.clone());
+    let instance: state::InstanceId = rand::random();
+    let bus = match &config.redis_url {
+        Some(url) => {
+            Some(std::sync::Arc::new(realtime::bus::RedisBus::new(&url.0, instance, broadcaster.clone())?))
+        }
+        None => None,
+    };
+    let publisher: chat::publish::SharedPublisher = match &bus {
+        Some(bus) => bus.clone(),
+        None => std::sync::Arc::new(broadcaster),
+    };
     let blobs = files::blobs::BlobStore::local(&config.storage.files_dir())?;
-    let state = AppState::new(store.clone(), blobs, clock, config.limits, publisher);
+    let mut state = AppState::new(store.clone(), blobs, clock, config.limits, publisher);
+    state.instance = instance;
+    if let Some(url) = &config.redis_url {
+        state.share_limits(ratelimit::SharedCounters::new(&url.0)?);
+    }
+    let bus_tasks = bus.map(|bus| bus.start(state.clone())).unwrap_or_default();
     realtime::attach(&io, state.clone());
     let app = http::router(state.clone())
         .layer(socket_layer)
@@ -98,6 +114,9 @@ pub async fn run(
     server::serve(listener, app, &state.limits, grace, signal).await?;
     sweeper.abort();
     timers.abort();
+    for task in bus_tasks {
+        task.abort();
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

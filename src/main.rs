@@ -59,7 +59,7 @@ async fn main() -> ExitCode {
                 // Scripts and tests read the bound address (port 0 picks one) from stdout.
                 println!("eventsync-chat listening on http://{}", listener.local_addr()?);
                 let clock = Arc::new(eventsync_chat::clock::SystemClock);
-                eventsync_chat::run(args, clock, listener, shutdown_signal()).await
+                eventsync_chat::run(*args, clock, listener, shutdown_signal()).await
             }
             .await
         }

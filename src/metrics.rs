@@ -36,6 +36,8 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram>,
     /// Socket.IO connections open on this instance.
     pub sockets: Gauge,
+    /// Events that could not be passed to the other instances through Redis.
+    bus_failed: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -53,7 +55,21 @@ impl Metrics {
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
         registry.register("socketio_connections", "Open Socket.IO connections", sockets.clone());
-        Metrics { registry, requests, latency, sockets }
+        let bus_failed = Counter::default();
+        registry.register(
+            "bus_failed_publishes",
+            "Events that could not be passed to the other instances (Redis away or slow)",
+            bus_failed.clone(),
+        );
+        Metrics { registry, requests, latency, sockets, bus_failed }
+    }
+
+    /// Brings the failed-publish counter up to `total` (the bus counts them itself).
+    pub fn bus_failed_publishes(&self, total: u64) {
+        let counted = self.bus_failed.get();
+        if total > counted {
+            self.bus_failed.inc_by(total - counted);
+        }
     }
 
     /// The OpenMetrics text exposition, which Prometheus scrapes.

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
@@ -71,7 +71,9 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(slot) = per_address.take(peer.ip()) else {
+        let behind_proxy = limits.is_trusted_proxy(peer.ip());
+        let slot = if behind_proxy { Some(None) } else { per_address.take(peer.ip()).map(Some) };
+        let Some(slot) = slot else {
             tracing::debug!(%peer, "connection refused: too many from this address");
             drop(tcp);
             continue;
@@ -84,8 +86,11 @@ pub async fn serve(
         {
             tracing::debug!(error = %err, "could not set TCP_NODELAY");
         }
+        let trusted = limits.trusted_proxies.clone();
         let service = app.clone().map_request(move |mut request: axum::http::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
+            let client =
+                if behind_proxy { forwarded_client(peer, request.headers(), &trusted) } else { peer };
+            request.extensions_mut().insert(ConnectInfo(client));
             request
         });
         let connection = builder
@@ -303,5 +308,50 @@ mod tests {
         drop(first);
         assert!(slots.take(a).is_some());
         assert!(AddressSlots::new(0).take(a).is_some());
+    }
+}
+
+/// The client behind trusted proxies: the nearest `X-Forwarded-For` hop that is not one
+/// of them (hops further left could be made up by the client). The peer itself when the
+/// header is absent or unreadable.
+fn forwarded_client(
+    peer: SocketAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> SocketAddr {
+    let hops: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map_while(|hop| hop.trim().parse().ok())
+        .collect();
+    let client = hops.iter().rev().find(|ip| !trusted.iter().any(|net| net.contains(*ip))).or(hops.first());
+    client.map_or(peer, |ip| SocketAddr::new(*ip, 0))
+}
+
+#[cfg(test)]
+mod forwarded_tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> axum::http::HeaderMap {
+        let mut map = axum::http::HeaderMap::new();
+        for v in values {
+            map.append("x-forwarded-for", v.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn the_nearest_untrusted_hop_is_the_client() {
+        let peer: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        let trusted = vec!["10.0.0.0/8".parse().unwrap()];
+        // The client may prepend anything; the proxy appends what it saw.
+        let client = forwarded_client(peer, &headers(&["6.6.6.6, 203.0.113.7", "10.0.0.9"]), &trusted);
+        assert_eq!(client.ip().to_string(), "203.0.113.7");
+        assert_eq!(forwarded_client(peer, &headers(&[]), &trusted), peer);
+        assert_eq!(forwarded_client(peer, &headers(&["not an address"]), &trusted), peer);
+        let only_proxies = forwarded_client(peer, &headers(&["10.1.1.1, 10.2.2.2"]), &trusted);
+        assert_eq!(only_proxies.ip().to_string(), "10.1.1.1");
     }
 }

@@ -18,8 +18,13 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 use axum::extract::FromRef;
 
+/// Tells server instances apart (random at start).
+pub type InstanceId = u64;
+
 #[derive(Clone, FromRef)]
 pub struct AppState {
+    /// This instance, among the others sharing the database and Redis.
+    pub instance: InstanceId,
     pub store: Store,
     pub clock: SharedClock,
     pub limits: Arc<Limits>,
@@ -41,6 +46,13 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Counts rate limits with the other instances through Redis.
+    pub fn share_limits(&mut self, counters: Arc<crate::ratelimit::SharedCounters>) {
+        self.login_limiter =
+            Arc::new(LoginLimiter::new(&self.limits, self.clock.clone(), Some(counters.clone())));
+        self.posting = Arc::new(PostingLimits::new(&self.limits, self.clock.clone(), Some(counters)));
+    }
+
     pub fn new(
         store: Store,
         blobs: BlobStore,
@@ -49,12 +61,13 @@ impl AppState {
         publisher: SharedPublisher,
     ) -> Self {
         AppState {
+            instance: rand::random(),
             room_counts: Arc::new(RoomCounts::default()),
             thumbnails: Arc::new(tokio::sync::Semaphore::new(limits.thumbnail_concurrency.max(1))),
             blobs,
             passwords: PasswordHasher::new(limits.password_hash_concurrency),
-            login_limiter: Arc::new(LoginLimiter::new(&limits, clock.clone())),
-            posting: Arc::new(PostingLimits::new(&limits, clock.clone())),
+            login_limiter: Arc::new(LoginLimiter::new(&limits, clock.clone(), None)),
+            posting: Arc::new(PostingLimits::new(&limits, clock.clone(), None)),
             metrics: Arc::new(Metrics::new()),
             limits: Arc::new(limits),
             store,

@@ -139,6 +139,23 @@ async fn edits_keep_versions_and_close_after_the_window() {
         .collect();
     assert_eq!(versions, ["frist", "first"]);
     store.close().await;
+
+    // The sender reads them over the API too; another member may not.
+    let history = format!("/api/chat/messages/{}/history", message["id"]);
+    let response = server.get(&history, Some(&alice)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let texts: Vec<&str> =
+        body["versions"].as_array().unwrap().iter().map(|v| v["content"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["frist", "first"]);
+    assert!(body["versions"][0]["replaced_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{body}");
+    assert_error(server.get(&history, Some(&bob)).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_error(
+        server.get("/api/chat/messages/999999/history", Some(&alice)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 }
 
 #[tokio::test]

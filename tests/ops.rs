@@ -13,7 +13,9 @@ async fn healthz_reports_database() {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
-    assert_eq!(body["database"], backend_under_test());
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["backend"], backend_under_test());
+    assert!(body.get("redis").is_none(), "no Redis is configured: {body}");
 }
 
 /// The value of the request counter for one route template and status, 0 if absent.
@@ -67,6 +69,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/api/chat/rooms/{id}/participants", "post"),
     ("/api/chat/rooms/{id}/participants/{user_id}", "delete"),
     ("/api/chat/rooms/{id}/read", "post"),
+    ("/api/chat/rooms/{id}/preferences", "get"),
     ("/api/chat/rooms/{id}/preferences", "put"),
     ("/api/chat/rooms/{id}/messages", "get"),
     ("/api/chat/rooms/{id}/messages", "post"),
@@ -97,6 +100,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/api/chat/files/{id}/downloads", "get"),
     ("/api/chat/messages/{id}/replies", "get"),
     ("/api/chat/messages/{id}/edit", "put"),
+    ("/api/chat/messages/{id}/history", "get"),
     ("/api/chat/messages/{id}/delete", "delete"),
     ("/api/chat/messages/{id}/react", "post"),
     ("/api/chat/messages/{id}/react", "delete"),

@@ -314,6 +314,14 @@ async fn mention_notifications_respect_preferences() {
     let response = server.put(&prefs, &carol, json!({"notifications": "none", "sound": false})).await;
     let saved: Value = response.json().await.unwrap();
     assert_eq!((saved["notifications"].as_str(), saved["sound"].as_bool()), (Some("none"), Some(false)));
+    let read: Value = server.get(&prefs, Some(&carol)).await.json().await.unwrap();
+    assert_eq!(read, saved, "GET answers what PUT saved");
+    let bobs: Value = server.get(&prefs, Some(&bob)).await.json().await.unwrap();
+    assert_eq!(
+        (bobs["notifications"].as_str(), bobs["sound"].as_bool()),
+        (Some("all"), Some(true)),
+        "{bobs}"
+    );
     assert_error(
         server.put(&prefs, &carol, json!({"notifications": "loud"})).await,
         StatusCode::UNPROCESSABLE_ENTITY,

@@ -1,6 +1,7 @@
 //! Account service: register, login, logout and resolving a token to a user.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,7 @@ use crate::clock::{Clock, Millis, SharedClock};
 use crate::config::Limits;
 use crate::domain::user::{self, Role, User};
 use crate::error::{AppError, AppResult};
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{SharedCounters, SharedRateLimiter};
 use crate::state::AppState;
 use crate::store::{NewUser, Store, is_unique_violation};
 
@@ -61,10 +62,10 @@ pub struct AuthUser {
 ///   password from an address that has not been failing still gets through: someone
 ///   guessing cannot lock the real owner out.
 pub struct LoginLimiter {
-    per_ip: RateLimiter,
-    register_per_ip: RateLimiter,
-    failures_per_username: RateLimiter,
-    failures_per_ip: RateLimiter,
+    per_ip: SharedRateLimiter,
+    register_per_ip: SharedRateLimiter,
+    failures_per_username: SharedRateLimiter,
+    failures_per_ip: SharedRateLimiter,
     enabled: bool,
 }
 
@@ -73,17 +74,16 @@ fn rate_limited(wait: Duration) -> AppError {
 }
 
 impl LoginLimiter {
-    pub fn new(limits: &Limits, clock: SharedClock) -> Self {
+    /// Limits counted on this instance, or (`shared`) with the other instances.
+    pub fn new(limits: &Limits, clock: SharedClock, shared: Option<Arc<SharedCounters>>) -> Self {
         let minute = Duration::from_secs(60);
+        let limiter =
+            |name, quota| SharedRateLimiter::new(name, quota, minute, clock.clone(), shared.clone());
         LoginLimiter {
-            per_ip: RateLimiter::new(limits.rate_limit_login_per_ip, minute, clock.clone()),
-            register_per_ip: RateLimiter::new(limits.rate_limit_register_per_ip, minute, clock.clone()),
-            failures_per_username: RateLimiter::new(
-                limits.rate_limit_login_per_username,
-                minute,
-                clock.clone(),
-            ),
-            failures_per_ip: RateLimiter::new(limits.rate_limit_login_per_username, minute, clock),
+            per_ip: limiter("login-ip", limits.rate_limit_login_per_ip),
+            register_per_ip: limiter("register-ip", limits.rate_limit_register_per_ip),
+            failures_per_username: limiter("failed-login-user", limits.rate_limit_login_per_username),
+            failures_per_ip: limiter("failed-login-ip", limits.rate_limit_login_per_username),
             enabled: limits.rate_limits_on(),
         }
     }
@@ -93,32 +93,32 @@ impl LoginLimiter {
         username.chars().take(user::USERNAME_MAX + 1).collect::<String>().to_ascii_lowercase()
     }
 
-    fn check_login(&self, ip: IpAddr, username: &str) -> AppResult<()> {
+    async fn check_login(&self, ip: IpAddr, username: &str) -> AppResult<()> {
         if !self.enabled {
             return Ok(());
         }
         let ip = ip.to_string();
-        self.per_ip.check(&ip).map_err(rate_limited)?;
-        if self.failures_per_username.is_exhausted(&Self::username_key(username))
-            && self.failures_per_ip.is_recent(&ip)
+        self.per_ip.check(&ip).await.map_err(rate_limited)?;
+        if self.failures_per_username.is_exhausted(&Self::username_key(username)).await
+            && self.failures_per_ip.is_recent(&ip).await
         {
             return Err(rate_limited(Duration::from_secs(60)));
         }
         Ok(())
     }
 
-    fn record_failure(&self, ip: IpAddr, username: &str) {
+    async fn record_failure(&self, ip: IpAddr, username: &str) {
         if self.enabled {
-            self.failures_per_username.record(&Self::username_key(username));
-            self.failures_per_ip.record(&ip.to_string());
+            self.failures_per_username.record(&Self::username_key(username)).await;
+            self.failures_per_ip.record(&ip.to_string()).await;
         }
     }
 
-    fn check_register(&self, ip: IpAddr) -> AppResult<()> {
+    async fn check_register(&self, ip: IpAddr) -> AppResult<()> {
         if !self.enabled {
             return Ok(());
         }
-        self.register_per_ip.check(&ip.to_string()).map_err(rate_limited)
+        self.register_per_ip.check(&ip.to_string()).await.map_err(rate_limited)
     }
 }
 
@@ -161,14 +161,14 @@ async fn start_session(state: &AppState, user: User) -> AppResult<Session> {
 
 /// Creates an account and logs it in.
 pub async fn register(state: &AppState, req: RegisterRequest, client: IpAddr) -> AppResult<Session> {
-    state.login_limiter.check_register(client)?;
+    state.login_limiter.check_register(client).await?;
     let user = create_user(&state.store, &state.passwords, state.clock.as_ref(), req, Role::User).await?;
     start_session(state, user).await
 }
 
 /// Checks a username and password; rate-limited per client address and per username.
 pub async fn login(state: &AppState, req: LoginRequest, client: IpAddr) -> AppResult<Session> {
-    state.login_limiter.check_login(client, &req.username)?;
+    state.login_limiter.check_login(client, &req.username).await?;
     let credentials = match user::validate_username(&req.username) {
         Ok(username) => state.store.user_credentials(&username.folded()).await?,
         Err(_) => None,
@@ -181,7 +181,7 @@ pub async fn login(state: &AppState, req: LoginRequest, client: IpAddr) -> AppRe
     match user {
         Some(user) if matches => start_session(state, user).await,
         _ => {
-            state.login_limiter.record_failure(client, &req.username);
+            state.login_limiter.record_failure(client, &req.username).await;
             Err(AppError::InvalidCredentials)
         }
     }

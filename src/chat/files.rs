@@ -240,7 +240,7 @@ async fn record_upload(
     if let Some(membership) = &access.membership {
         super::messages::require_not_muted(membership, now)?;
     }
-    super::messages::check_posting(state, caller, access, now)?;
+    super::messages::check_posting(state, caller, access, now).await?;
     let mut dimensions = None;
     let mut thumbnail_dimensions = None;
     if let Some(format) = thumbnail::format_of(received.kind.mime) {
@@ -385,7 +385,11 @@ pub async fn purge_expired(state: &AppState) -> AppResult<usize> {
             tracing::warn!(file_id = row.file_id, "could not delete an expired file's blobs; retrying later");
             continue;
         }
-        state.store.mark_purged(row.file_id, now).await?;
+        // Instances sharing the database may purge the same file at once; deleting a
+        // blob twice is harmless, and only the one that marks it tells the room.
+        if !state.store.mark_purged(row.file_id, now).await? {
+            continue;
+        }
         purged += 1;
         if let Ok(Some(message)) = state.store.message(row.message_id, None, now).await
             && message.deleted_at.is_none()

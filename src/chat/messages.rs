@@ -94,7 +94,7 @@ pub async fn send_message(
     require_not_muted(membership, now)?;
     let mut new = req.validate(now)?;
     new.content = super::moderation::filter_content(state, &access.room.settings, new.content)?;
-    check_posting(state, caller, &access, now)?;
+    check_posting(state, caller, &access, now).await?;
     if new.message_type == MessageType::EventUpdate {
         let organizer = match access.room.event_id {
             Some(event_id) => state.store.event_organizer(event_id).await?,
@@ -123,7 +123,7 @@ pub async fn send_message(
 
 /// What every post passes once its content is known: the room's posting mode, slow
 /// mode and flood control. Moderators are exempt; a post that passes is counted.
-pub(super) fn check_posting(
+pub(super) async fn check_posting(
     state: &AppState,
     caller: &AuthUser,
     access: &RoomAccess,
@@ -138,7 +138,7 @@ pub(super) fn check_posting(
             "only the room's moderators post here",
         ));
     }
-    state.posting.check(&access.room.settings, access.room.room_id, caller.user.id, now)
+    state.posting.check(&access.room.settings, access.room.room_id, caller.user.id, now).await
 }
 
 /// Stores a checked message (with its attachment, if any), publishes it and notifies
@@ -321,6 +321,55 @@ pub async fn delete_message(
         state.publisher.publish(ChatEvent::MessageDeleted(deleted.clone())).await;
     }
     Ok(deleted)
+}
+
+/// One earlier text of an edited message.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageVersion {
+    pub content: String,
+    /// When this text was replaced (RFC 3339).
+    pub replaced_at: String,
+    /// Why: `edit` by the sender, or a moderation action.
+    pub reason: String,
+}
+
+/// `GET /api/chat/messages/{id}/history`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EditHistory {
+    pub message_id: MessageId,
+    /// Oldest first; the current text is the message's own.
+    pub versions: Vec<MessageVersion>,
+}
+
+/// Every earlier text of a message (the audit trail): for the sender and the room's
+/// moderators holding `delete_messages`. A deleted message has none to show.
+pub async fn edit_history(
+    state: &AppState,
+    caller: &AuthUser,
+    message_id: MessageId,
+) -> AppResult<EditHistory> {
+    let (facts, access) = visible_message(state, caller, message_id).await?;
+    let own = facts.sender_id == Some(caller.user.id);
+    if !own && !access.holds(Permission::DeleteMessages) {
+        return Err(AppError::forbidden(
+            "only the sender or a moderator can read a message's earlier versions",
+        ));
+    }
+    if facts.deleted_at.is_some() {
+        return Err(AppError::conflict("message_deleted", "a deleted message has no versions to show"));
+    }
+    let versions = state
+        .store
+        .message_versions(message_id)
+        .await?
+        .into_iter()
+        .map(|(content, replaced_at, reason)| MessageVersion {
+            content,
+            replaced_at: crate::clock::to_rfc3339(replaced_at),
+            reason,
+        })
+        .collect();
+    Ok(EditHistory { message_id, versions })
 }
 
 /// Adds or removes the caller's reaction; repeating either changes nothing.

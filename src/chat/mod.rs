@@ -16,6 +16,7 @@ pub mod pins;
 pub mod presence;
 pub mod publish;
 pub mod qa;
+pub mod replicas;
 pub mod rooms;
 pub mod sessions;
 pub mod typing;
@@ -32,6 +33,9 @@ pub const TIMER_INTERVAL: Duration = Duration::from_millis(250);
 const COUNT_PUSH_ROUNDS: u64 =
     (participants::COUNT_PUSH_INTERVAL.as_millis() / TIMER_INTERVAL.as_millis()) as u64;
 
+/// Timer rounds between two heartbeats to the other instances (5 s).
+const HEARTBEAT_ROUNDS: u64 = 5000 / TIMER_INTERVAL.as_millis() as u64;
+
 /// Applies the time rules every [`TIMER_INTERVAL`] until the server stops. They read
 /// the state's clock, so tests that advance a manual clock see them apply.
 pub async fn timers(state: AppState) {
@@ -45,6 +49,9 @@ pub async fn timers(state: AppState) {
         // Mutes end to the second; their check is a database statement.
         if round % COUNT_PUSH_ROUNDS == 0 {
             participants::push_counts(&state).await;
+        }
+        if round % HEARTBEAT_ROUNDS == 0 {
+            replicas::heartbeat(&state).await;
         }
         if round % 4 == 0 {
             moderation::tick(&state).await;

@@ -370,7 +370,7 @@ pub async fn bans(state: &AppState, caller: &AuthUser, room_id: RoomId) -> AppRe
 /// exempt from both. Held per instance.
 pub struct PostingLimits {
     last_post: std::sync::Mutex<std::collections::HashMap<(RoomId, UserId), Millis>>,
-    flood: crate::ratelimit::RateLimiter,
+    flood: crate::ratelimit::SharedRateLimiter,
     flood_on: bool,
 }
 
@@ -378,20 +378,38 @@ pub struct PostingLimits {
 const SLOW_MODE_SWEEP: usize = 10_000;
 
 impl PostingLimits {
-    pub fn new(limits: &crate::config::Limits, clock: crate::clock::SharedClock) -> Self {
+    /// Flood limits counted on this instance, or (`shared`) with the other instances.
+    pub fn new(
+        limits: &crate::config::Limits,
+        clock: crate::clock::SharedClock,
+        shared: Option<std::sync::Arc<crate::ratelimit::SharedCounters>>,
+    ) -> Self {
         let window = std::time::Duration::from_secs(limits.rate_limit_flood_window_seconds.max(1));
         PostingLimits {
             last_post: Default::default(),
-            flood: crate::ratelimit::RateLimiter::new(limits.rate_limit_flood_messages, window, clock),
+            flood: crate::ratelimit::SharedRateLimiter::new(
+                "flood",
+                limits.rate_limit_flood_messages,
+                window,
+                clock,
+                shared,
+            ),
             flood_on: limits.rate_limits_on(),
         }
     }
 
     /// Counts a post by `user_id` in the room, or refuses it with when to try again.
-    pub fn check(&self, room: &RoomSettings, room_id: RoomId, user_id: UserId, now: Millis) -> AppResult<()> {
+    pub async fn check(
+        &self,
+        room: &RoomSettings,
+        room_id: RoomId,
+        user_id: UserId,
+        now: Millis,
+    ) -> AppResult<()> {
         if room.moderation_enabled && self.flood_on {
             self.flood
                 .check(&format!("{room_id}:{user_id}"))
+                .await
                 .map_err(|wait| AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) })?;
         }
         if room.slow_mode_seconds > 0 {

@@ -13,18 +13,26 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::publish::{ChatEvent, PresenceAudience};
+use super::publish::{ChatEvent, PresenceAudience, Replica};
 use crate::auth::AuthUser;
 use crate::clock::{Millis, to_rfc3339};
-use crate::domain::presence::{NewPresence, Presence, PresenceStatus, SetPresence, UserPresence};
+use crate::domain::presence::{
+    NewPresence, Presence, PresenceShare, PresenceStatus, SetPresence, UserPresence,
+};
 use crate::domain::user::UserId;
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::state::{AppState, InstanceId};
+
+/// An instance not heard from for this long is taken for dead: its sockets no longer
+/// keep anyone online.
+pub const INSTANCE_SILENCE_MS: Millis = 15_000;
 
 #[derive(Debug, Clone)]
 struct Entry {
     /// Connected sockets on this instance.
     sockets: u32,
+    /// Connected sockets on other instances, as they last said.
+    remote: HashMap<InstanceId, u32>,
     /// What the user chose (never `Offline`).
     chosen: PresenceStatus,
     custom_message: Option<String>,
@@ -41,6 +49,7 @@ impl Entry {
     fn new(now: Millis) -> Entry {
         Entry {
             sockets: 0,
+            remote: HashMap::new(),
             chosen: PresenceStatus::Online,
             custom_message: None,
             clears_at: None,
@@ -50,9 +59,14 @@ impl Entry {
         }
     }
 
+    /// Sockets on every instance.
+    fn all_sockets(&self) -> u32 {
+        self.remote.values().fold(self.sockets, |sum, n| sum.saturating_add(*n))
+    }
+
     /// The status as the user sees it.
     fn own_status(&self) -> PresenceStatus {
-        if self.sockets == 0 && self.offline_at.is_none() {
+        if self.all_sockets() == 0 && self.offline_at.is_none() {
             PresenceStatus::Offline
         } else if self.idle && self.chosen == PresenceStatus::Online {
             PresenceStatus::Away
@@ -74,16 +88,35 @@ impl Entry {
             last_active_at: Some(to_rfc3339(self.last_active_at)),
         }
     }
+
+    fn share(&self, user_id: UserId) -> PresenceShare {
+        PresenceShare {
+            user_id,
+            sockets: self.sockets,
+            chosen: self.chosen,
+            custom_message: self.custom_message.clone(),
+            clears_at: self.clears_at,
+            last_active_at: self.last_active_at,
+            idle: self.idle,
+        }
+    }
+
+    /// Whether anything here differs from a user nobody has seen.
+    fn worth_sharing(&self) -> bool {
+        self.sockets > 0 || self.chosen != PresenceStatus::Online || self.custom_message.is_some()
+    }
 }
 
 fn offline() -> Presence {
     Presence { status: PresenceStatus::Offline, custom_message: None, last_active_at: None }
 }
 
-/// Every user's presence on this instance.
+/// Every user's presence, as this instance knows it.
 #[derive(Debug, Default)]
 pub struct PresenceRegistry {
     users: Mutex<HashMap<UserId, Entry>>,
+    /// Other instances, and when each was last heard from.
+    instances: Mutex<HashMap<InstanceId, Millis>>,
 }
 
 /// A change to tell: the user's presence as others see it and as they see it.
@@ -98,24 +131,40 @@ impl PresenceRegistry {
         self.users.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn instances(&self) -> std::sync::MutexGuard<'_, HashMap<InstanceId, Millis>> {
+        self.instances.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// `user_id` as `viewer` sees them.
     pub fn view(&self, user_id: UserId, viewer: UserId) -> Presence {
         self.lock().get(&user_id).map_or_else(offline, |e| e.view(user_id == viewer))
     }
 
     /// Applies `change` to the user's entry and reports what others and the user now see,
-    /// if anything visible changed.
-    fn update(&self, user_id: UserId, now: Millis, change: impl FnOnce(&mut Entry)) -> Option<Change> {
+    /// if anything visible changed, with the entry as this instance now shares it.
+    fn update(
+        &self,
+        user_id: UserId,
+        now: Millis,
+        change: impl FnOnce(&mut Entry),
+    ) -> (Option<Change>, PresenceShare) {
         let mut users = self.lock();
         let entry = users.entry(user_id).or_insert_with(|| Entry::new(now));
         let (public_before, own_before) = (entry.view(false), entry.view(true));
+        let sockets_before = entry.all_sockets();
         change(entry);
+        if sockets_before > 0 && entry.all_sockets() == 0 && entry.offline_at.is_none() {
+            // The last socket anywhere closed by a path that set no grace period (an
+            // instance went silent): offline from now.
+            entry.offline_at = Some(now);
+        }
         let (public, own) = (entry.view(false), entry.view(true));
-        (public.status != public_before.status
+        let share = entry.share(user_id);
+        let changed = public.status != public_before.status
             || public.custom_message != public_before.custom_message
             || own.status != own_before.status
-            || own.custom_message != own_before.custom_message)
-            .then_some(Change { user_id, public, own })
+            || own.custom_message != own_before.custom_message;
+        (changed.then_some(Change { user_id, public, own }), share)
     }
 }
 
@@ -123,7 +172,7 @@ impl PresenceRegistry {
 /// own sockets what the user sees. Large rooms (past the quiet-join threshold) are left
 /// out: each arrival in a keynote room would otherwise reach every attendee, and a mass
 /// join would cost the square of the crowd. There, the online count is pushed instead
-/// and participant pages carry presence.
+/// and participant pages carry presence. Every instance does this for its own sockets.
 async fn publish(state: &AppState, change: Change) -> AppResult<UserPresence> {
     let room_ids = state.store.room_ids_of_user(change.user_id).await?;
     let public = UserPresence { user_id: change.user_id, presence: change.public };
@@ -160,33 +209,44 @@ async fn publish_if(state: &AppState, change: Option<Change>) {
     }
 }
 
+/// Tells the other instances how this one now holds the user.
+async fn share(state: &AppState, share: PresenceShare) {
+    state.publisher.publish(ChatEvent::Replica(Replica::Presence(share))).await;
+}
+
 /// A socket of the user connected. Counted at once (so a quick disconnect cannot
 /// overtake it); the broadcast goes out in the background.
 pub fn connected(state: &AppState, user_id: UserId) {
     let now = state.clock.now_ms();
-    let change = state.presence.update(user_id, now, |e| {
+    let (change, shared) = state.presence.update(user_id, now, |e| {
         e.sockets += 1;
         e.offline_at = None;
         e.last_active_at = now;
         e.idle = false;
     });
-    if change.is_some() {
-        let state = state.clone();
-        tokio::spawn(async move { publish_if(&state, change).await });
-    }
+    let state = state.clone();
+    tokio::spawn(async move {
+        share(&state, shared).await;
+        publish_if(&state, change).await
+    });
 }
 
-/// A socket of the user closed; the last one starts the grace period.
+/// A socket of the user closed; the last one anywhere starts the grace period.
 pub async fn disconnected(state: &AppState, user_id: UserId) {
     let now = state.clock.now_ms();
-    let grace = (state.limits.presence_grace_seconds as Millis).saturating_mul(1000);
-    let change = state.presence.update(user_id, now, |e| {
+    let grace = grace_ms(state);
+    let (change, shared) = state.presence.update(user_id, now, |e| {
         e.sockets = e.sockets.saturating_sub(1);
-        if e.sockets == 0 {
+        if e.all_sockets() == 0 {
             e.offline_at = Some(now + grace);
         }
     });
+    share(state, shared).await;
     publish_if(state, change).await;
+}
+
+fn grace_ms(state: &AppState) -> Millis {
+    (state.limits.presence_grace_seconds as Millis).saturating_mul(1000)
 }
 
 /// The user did something: they are active now (and no longer idle).
@@ -200,10 +260,11 @@ pub async fn touch(state: &AppState, user_id: UserId) {
         entry.last_active_at = now;
         return;
     }
-    let change = state.presence.update(user_id, now, |e| {
+    let (change, shared) = state.presence.update(user_id, now, |e| {
         e.last_active_at = now;
         e.idle = false;
     });
+    share(state, shared).await;
     publish_if(state, change).await;
 }
 
@@ -212,7 +273,7 @@ pub async fn set_presence(state: &AppState, caller: &AuthUser, req: SetPresence)
     let NewPresence { status, custom_message, clear_after_seconds } = req.validate()?;
     let now = state.clock.now_ms();
     let user_id = caller.user.id;
-    let change = state.presence.update(user_id, now, |e| {
+    let (change, shared) = state.presence.update(user_id, now, |e| {
         e.chosen = status;
         e.clears_at = match (&custom_message, clear_after_seconds) {
             (Some(_), Some(secs)) => Some(now.saturating_add((secs as Millis).saturating_mul(1000))),
@@ -222,6 +283,7 @@ pub async fn set_presence(state: &AppState, caller: &AuthUser, req: SetPresence)
         e.last_active_at = now;
         e.idle = false;
     });
+    share(state, shared).await;
     match change {
         Some(change) => publish(state, change).await,
         None => Ok(UserPresence { user_id, presence: state.presence.view(user_id, user_id) }),
@@ -236,10 +298,87 @@ pub fn presence_of(state: &AppState, caller: &AuthUser, user_ids: &[UserId]) -> 
         .collect()
 }
 
+/// Another instance told how it holds a user: this instance's sockets hear what changes.
+pub async fn merge(state: &AppState, from: InstanceId, remote: PresenceShare) {
+    let now = state.clock.now_ms();
+    let grace = grace_ms(state);
+    let (change, _) = state.presence.update(remote.user_id, now, |e| {
+        let before = e.all_sockets();
+        if remote.sockets == 0 {
+            e.remote.remove(&from);
+        } else {
+            e.remote.insert(from, remote.sockets);
+        }
+        if e.all_sockets() > 0 {
+            e.offline_at = None;
+        } else if before > 0 {
+            e.offline_at = Some(now + grace);
+        }
+        e.chosen = remote.chosen;
+        e.custom_message = remote.custom_message;
+        e.clears_at = remote.clears_at;
+        e.last_active_at = e.last_active_at.max(remote.last_active_at);
+        e.idle = remote.idle;
+    });
+    publish_if(state, change).await;
+}
+
+/// Another instance is alive; one heard for the first time (it just started, or this
+/// one did) is told everyone this instance holds.
+pub async fn alive(state: &AppState, from: InstanceId) {
+    let now = state.clock.now_ms();
+    let new = state.presence.instances().insert(from, now).is_none();
+    if new {
+        share_all(state).await;
+    }
+}
+
+/// Tells the other instances every user this one holds (after they may have missed it).
+pub async fn share_all(state: &AppState) {
+    let shares: Vec<PresenceShare> =
+        state.presence.lock().iter().filter(|(_, e)| e.worth_sharing()).map(|(id, e)| e.share(*id)).collect();
+    for shared in shares {
+        share(state, shared).await;
+    }
+}
+
+/// Forgets the sockets of instances not heard from for [`INSTANCE_SILENCE_MS`].
+async fn forget_silent_instances(state: &AppState, now: Millis) {
+    let silent: Vec<InstanceId> = {
+        let mut instances = state.presence.instances();
+        let silent: Vec<InstanceId> =
+            instances.iter().filter(|(_, at)| now - **at > INSTANCE_SILENCE_MS).map(|(id, _)| *id).collect();
+        for id in &silent {
+            instances.remove(id);
+        }
+        silent
+    };
+    if silent.is_empty() {
+        return;
+    }
+    tracing::warn!(instances = ?silent, "instances went silent: their sockets no longer count");
+    let users: Vec<UserId> = state
+        .presence
+        .lock()
+        .iter()
+        .filter(|(_, e)| silent.iter().any(|id| e.remote.contains_key(id)))
+        .map(|(id, _)| *id)
+        .collect();
+    for user_id in users {
+        let (change, _) = state.presence.update(user_id, now, |e| {
+            for id in &silent {
+                e.remote.remove(id);
+            }
+        });
+        publish_if(state, change).await;
+    }
+}
+
 /// Applies the time rules: grace periods that ended, custom messages that cleared
-/// themselves, and users idle long enough to show `away`.
+/// themselves, users idle long enough to show `away`, instances gone silent.
 pub async fn tick(state: &AppState) {
     let now = state.clock.now_ms();
+    forget_silent_instances(state, now).await;
     let away_after = (state.limits.away_after_seconds as Millis).saturating_mul(1000);
     let due: Vec<UserId> = state
         .presence
@@ -253,7 +392,8 @@ pub async fn tick(state: &AppState) {
         .map(|(id, _)| *id)
         .collect();
     for user_id in due {
-        let change = state.presence.update(user_id, now, |e| {
+        let mut went_idle = false;
+        let (change, shared) = state.presence.update(user_id, now, |e| {
             if e.offline_at.is_some_and(|at| at <= now) {
                 e.offline_at = None;
             }
@@ -261,10 +401,16 @@ pub async fn tick(state: &AppState) {
                 e.clears_at = None;
                 e.custom_message = None;
             }
-            if e.sockets > 0 && e.last_active_at.saturating_add(away_after) <= now {
+            if e.sockets > 0 && !e.idle && e.last_active_at.saturating_add(away_after) <= now {
                 e.idle = true;
+                went_idle = true;
             }
         });
+        // Grace periods and clearing run on every instance alike; idleness is seen only
+        // where the user's sockets are.
+        if went_idle {
+            share(state, shared).await;
+        }
         publish_if(state, change).await;
     }
 }
@@ -287,16 +433,37 @@ mod tests {
     #[test]
     fn online_through_the_grace_period_then_offline() {
         let registry = PresenceRegistry::default();
-        assert!(registry.update(1, 0, |e| e.sockets += 1).is_some(), "coming online is a change");
-        assert!(registry.update(1, 0, |e| e.sockets += 1).is_none(), "a second socket is not");
+        assert!(registry.update(1, 0, |e| e.sockets += 1).0.is_some(), "coming online is a change");
+        assert!(registry.update(1, 0, |e| e.sockets += 1).0.is_none(), "a second socket is not");
         registry.update(1, 0, |e| e.sockets -= 1);
-        let change = registry.update(1, 0, |e| {
+        let (change, _) = registry.update(1, 0, |e| {
             e.sockets -= 1;
             e.offline_at = Some(5_000);
         });
         assert!(change.is_none(), "still online during the grace period");
         assert_eq!(registry.view(1, 2).status, PresenceStatus::Online);
-        let change = registry.update(1, 5_000, |e| e.offline_at = None).unwrap();
+        let change = registry.update(1, 5_000, |e| e.offline_at = None).0.unwrap();
+        assert_eq!(change.public.status, PresenceStatus::Offline);
+    }
+
+    #[test]
+    fn online_while_another_instance_holds_a_socket() {
+        let registry = PresenceRegistry::default();
+        registry.update(1, 0, |e| e.sockets += 1);
+        registry.update(1, 0, |e| {
+            e.remote.insert(7, 1);
+        });
+        let (change, shared) = registry.update(1, 0, |e| e.sockets -= 1);
+        assert!(change.is_none(), "a socket on instance 7 keeps the user online");
+        assert_eq!(shared.sockets, 0, "this instance shares only its own sockets");
+        assert_eq!(registry.view(1, 2).status, PresenceStatus::Online);
+        // Instance 7 goes silent: its socket no longer counts, and nothing set a grace
+        // period, so the user is offline at once.
+        let (change, _) = registry.update(1, 100, |e| {
+            e.remote.remove(&7);
+        });
+        assert!(change.is_none(), "offline_at is set to now, so the change shows at the next tick");
+        let change = registry.update(1, 100, |e| e.offline_at = None).0.unwrap();
         assert_eq!(change.public.status, PresenceStatus::Offline);
     }
 }

@@ -12,16 +12,18 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
+use serde::{Deserialize, Serialize};
+
 use crate::domain::message::{Deleted, Message, PinnedMessage, PollUpdate, ReactionUpdate, Unpinned};
 use crate::domain::moderation::ModerationNotice;
 use crate::domain::notification::{Notification, ReadState};
-use crate::domain::presence::UserPresence;
+use crate::domain::presence::{PresenceShare, UserPresence};
 use crate::domain::qa::{Question, QuestionRemoved};
 use crate::domain::room::{Room, RoomCountUpdate, RoomId};
 use crate::domain::user::{User, UserId};
 
 /// Who hears an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Audience {
     /// Every socket following the chat room.
     Room(RoomId),
@@ -50,7 +52,7 @@ pub enum PresenceAudience {
 }
 
 /// How an event changes which users' sockets follow a chat room.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Subscription {
     /// These users' sockets follow the room from now on, before the event is delivered
     /// (so they hear it).
@@ -126,6 +128,12 @@ pub enum ChatEvent {
         user: User,
         typing: bool,
     },
+    /// Typing that another instance started timed out here (that instance went
+    /// silent before it stopped): this instance's sockets hear it stop.
+    TypingExpired {
+        room_id: RoomId,
+        user: User,
+    },
     /// A participant was muted: the room (their own sockets too) hears it.
     UserMuted(ModerationNotice),
     /// A mute was lifted or ran out.
@@ -144,6 +152,26 @@ pub enum ChatEvent {
     SessionEnded {
         session_id: i64,
     },
+    /// State that every instance keeps for itself, told to the other instances; it
+    /// reaches no socket.
+    Replica(Replica),
+}
+
+/// What an instance tells the others so that the state each keeps in memory (who is
+/// online, who is typing, how many are in a room) agrees across instances. One instance
+/// alone ignores it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Replica {
+    /// A user's presence as the sending instance holds it.
+    Presence(PresenceShare),
+    /// The sender is alive (every few seconds). An instance heard for the first time is
+    /// told everyone's presence; one not heard for a while is taken for dead.
+    Alive,
+    /// Someone started or stopped typing: the others expire it themselves if the sender
+    /// dies before it stops.
+    Typing { room_id: RoomId, user: User, typing: bool },
+    /// A room gained or lost a participant.
+    Members { room_id: RoomId, delta: i64 },
 }
 
 impl ChatEvent {
@@ -188,6 +216,38 @@ impl ChatEvent {
             ChatEvent::Typing { room_id, user, .. } => {
                 Audience::RoomExcept { room_id: *room_id, except: user.id }
             }
+            ChatEvent::TypingExpired { room_id, user } => {
+                Audience::RoomExcept { room_id: *room_id, except: user.id }
+            }
+            ChatEvent::Replica(_) => Audience::Users(Vec::new()),
+        }
+    }
+
+    /// Whether other instances deliver it too. Counts and presence as others see it are
+    /// worked out by every instance for its own sockets, from the replicas.
+    pub fn crosses_instances(&self) -> bool {
+        !matches!(
+            self,
+            ChatEvent::ParticipantCount(_)
+                | ChatEvent::PresenceChanged { .. }
+                | ChatEvent::TypingExpired { .. }
+        )
+    }
+
+    /// What other instances learn from this event for the state they keep.
+    pub fn replica(&self) -> Option<Replica> {
+        match self {
+            ChatEvent::Replica(replica) => Some(replica.clone()),
+            ChatEvent::Typing { room_id, user, typing } => {
+                Some(Replica::Typing { room_id: *room_id, user: user.clone(), typing: *typing })
+            }
+            ChatEvent::UserJoined { room_id, .. } => Some(Replica::Members { room_id: *room_id, delta: 1 }),
+            ChatEvent::UserLeft { room_id, .. } => Some(Replica::Members { room_id: *room_id, delta: -1 }),
+            ChatEvent::UserKicked(notice) => Some(Replica::Members { room_id: notice.room_id, delta: -1 }),
+            ChatEvent::UserBanned { notice, was_participant: true } => {
+                Some(Replica::Members { room_id: notice.room_id, delta: -1 })
+            }
+            _ => None,
         }
     }
 
@@ -218,6 +278,17 @@ pub type Publishing<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 /// delivered in that order.
 pub trait Publisher: Send + Sync + 'static {
     fn publish(&self, event: ChatEvent) -> Publishing<'_>;
+
+    /// Whether the link to the other instances (Redis) is up; `None` when the server
+    /// runs alone.
+    fn redis_up(&self) -> Option<bool> {
+        None
+    }
+
+    /// Events that could not be passed to the other instances so far.
+    fn failed_publishes(&self) -> u64 {
+        0
+    }
 }
 
 /// The publisher the server runs with.

@@ -458,6 +458,13 @@ pub async fn mark_read(
     Ok(read)
 }
 
+/// The caller's notification level and sound for the room.
+pub async fn preferences(state: &AppState, caller: &AuthUser, room_id: RoomId) -> AppResult<Preferences> {
+    let access = RoomAccess::load(state, caller, room_id).await?;
+    let membership = access.require_participant()?;
+    Ok(Preferences { room_id, notifications: membership.notifications, sound: membership.sound })
+}
+
 pub async fn set_preferences(
     state: &AppState,
     caller: &AuthUser,

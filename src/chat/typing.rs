@@ -25,15 +25,26 @@ struct Typing {
     last_broadcast_at: Millis,
 }
 
-/// Who is typing where, on this instance.
+/// Who is typing where: started on this instance, and (told by others) elsewhere.
 #[derive(Debug, Default)]
 pub struct TypingRegistry {
     typing: Mutex<HashMap<(RoomId, UserId), Typing>>,
+    /// Typing other instances announced, and when this instance ends it by itself if
+    /// they never say it stopped.
+    remote: Mutex<HashMap<(RoomId, UserId), (User, Millis)>>,
 }
+
+/// How much longer than the typing timeout this instance waits for another instance's
+/// stop before it sends one itself.
+const REMOTE_SLACK_MS: Millis = 2000;
 
 impl TypingRegistry {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(RoomId, UserId), Typing>> {
         self.typing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn remote(&self) -> std::sync::MutexGuard<'_, HashMap<(RoomId, UserId), (User, Millis)>> {
+        self.remote.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Ends the user's typing in the room; whether there was any.
@@ -112,9 +123,34 @@ pub async fn stopped_by_leaving(state: &AppState, user_id: UserId) {
     }
 }
 
+/// Another instance announced that `user` started or stopped typing (its sockets
+/// have already heard).
+pub fn remote(state: &AppState, room_id: RoomId, user: User, typing: bool) {
+    let key = (room_id, user.id);
+    if typing {
+        let until = state
+            .clock
+            .now_ms()
+            .saturating_add(millis(state.limits.typing_timeout_seconds))
+            .saturating_add(REMOTE_SLACK_MS);
+        state.typing.remote().insert(key, (user, until));
+    } else {
+        state.typing.remote().remove(&key);
+    }
+}
+
 /// Ends the typing that was not renewed in time.
 pub async fn tick(state: &AppState) {
     let now = state.clock.now_ms();
+    let lapsed: Vec<(RoomId, User)> = {
+        let mut remote = state.typing.remote();
+        let keys: Vec<(RoomId, UserId)> =
+            remote.iter().filter(|(_, (_, until))| *until <= now).map(|(key, _)| *key).collect();
+        keys.into_iter().filter_map(|key| remote.remove(&key).map(|(user, _)| (key.0, user))).collect()
+    };
+    for (room_id, user) in lapsed {
+        state.publisher.publish(ChatEvent::TypingExpired { room_id, user }).await;
+    }
     let expired: Vec<(RoomId, User)> = {
         let mut typing = state.typing.lock();
         let keys: Vec<(RoomId, UserId)> =

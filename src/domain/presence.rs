@@ -40,6 +40,22 @@ pub struct UserPresence {
     pub presence: Presence,
 }
 
+/// One user's presence as one instance holds it: what instances tell each other so that
+/// a user online on any of them is online on all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceShare {
+    pub user_id: UserId,
+    /// The user's sockets connected to the sending instance.
+    pub sockets: u32,
+    pub chosen: PresenceStatus,
+    pub custom_message: Option<String>,
+    /// When the custom message clears itself (ms since the epoch).
+    pub clears_at: Option<i64>,
+    pub last_active_at: i64,
+    /// Shown `away` for inactivity.
+    pub idle: bool,
+}
+
 /// `PUT /api/chat/presence` body (and `update_presence`).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SetPresence {

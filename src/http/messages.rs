@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::extract::{Json, Path, Query};
 use crate::auth::AuthUser;
-use crate::chat::messages::{self, HistoryQuery, MessagePage};
+use crate::chat::messages::{self, EditHistory, HistoryQuery, MessagePage};
 use crate::domain::message::{
     Deleted, EditMessage, Message, MessageId, PollUpdate, React, ReactionUpdate, SendMessage, Vote,
 };
@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(history, send_message))
         .routes(routes!(replies))
         .routes(routes!(edit_message))
+        .routes(routes!(edit_history))
         .routes(routes!(delete_message))
         .routes(routes!(add_reaction, remove_reaction))
         .routes(routes!(vote))
@@ -108,6 +109,26 @@ async fn edit_message(
     Json(req): Json<EditMessage>,
 ) -> AppResult<axum::Json<Message>> {
     Ok(axum::Json(messages::edit_message(&state, &auth, message_id, req).await?))
+}
+
+/// # `GET /api/chat/messages/{id}/history`
+///
+/// Every earlier text of an edited message, oldest first: for the sender and the room's
+/// moderators holding `delete_messages`.
+#[utoipa::path(get, path = "/api/chat/messages/{id}/history", tag = "messages", params(("id" = i64, Path)),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = EditHistory),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`message_deleted`", body = ErrorBody),
+    ))]
+async fn edit_history(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(message_id): Path<MessageId>,
+) -> AppResult<axum::Json<EditHistory>> {
+    Ok(axum::Json(messages::edit_history(&state, &auth, message_id).await?))
 }
 
 /// # `DELETE /api/chat/messages/{id}/delete`

@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(participants, add_participants))
         .routes(routes!(remove_participant))
         .routes(routes!(mark_room_read))
-        .routes(routes!(set_preferences))
+        .routes(routes!(preferences, set_preferences))
         .routes(routes!(event_rooms))
 }
 
@@ -213,6 +213,20 @@ async fn mark_room_read(
     Json(req): Json<MarkRead>,
 ) -> AppResult<axum::Json<ReadState>> {
     Ok(axum::Json(rooms::mark_read(&state, &auth, room_id, req).await?))
+}
+
+/// # `GET /api/chat/rooms/{id}/preferences`
+///
+/// The caller's notification level and sound for this room.
+#[utoipa::path(get, path = "/api/chat/rooms/{id}/preferences", tag = "rooms", params(("id" = i64, Path)),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = Preferences), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn preferences(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(room_id): Path<RoomId>,
+) -> AppResult<axum::Json<Preferences>> {
+    Ok(axum::Json(rooms::preferences(&state, &auth, room_id).await?))
 }
 
 /// # `PUT /api/chat/rooms/{id}/preferences`

@@ -6,8 +6,9 @@
 //! sockets receive it. Subscription changes go through `io.to(user room)`, which reaches
 //! every socket of the user.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use serde_json::value::RawValue;
 use socketioxide::SocketIo;
 use socketioxide::operators::BroadcastOperators;
 
@@ -30,6 +31,91 @@ pub fn session_room(session_id: i64) -> String {
     format!("session:{session_id}")
 }
 
+/// What one event does to one instance's sockets: who hears it, which rooms they start
+/// or stop following, and the event name with its payload, serialized once. Built once
+/// where the event happens; it crosses to other instances as it is.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Delivery {
+    pub audience: Audience,
+    pub subscription: Option<Subscription>,
+    pub action: Action,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Action {
+    /// Emit `event` with this JSON payload.
+    Emit { event: String, payload: Box<RawValue> },
+    /// Disconnect the audience's sockets.
+    Disconnect,
+}
+
+impl Delivery {
+    /// The delivery of `event`; `None` for events that reach no socket.
+    pub fn of(event: &ChatEvent) -> Option<Delivery> {
+        let (name, payload) = match event {
+            ChatEvent::MessageCreated(message) => ("new_chat_message", raw(message)),
+            ChatEvent::MessageEdited(message) => ("message_edited", raw(message)),
+            ChatEvent::MessageDeleted(deleted) => ("message_deleted", raw(deleted)),
+            ChatEvent::ReactionAdded(update) => ("message_reaction_added", raw(update)),
+            ChatEvent::ReactionRemoved(update) => ("message_reaction_removed", raw(update)),
+            ChatEvent::PollUpdated(update) => ("poll_updated", raw(update)),
+            ChatEvent::RoomCreated { room, .. } | ChatEvent::RoomUpdated(room) => ("room_updated", raw(room)),
+            ChatEvent::UserJoined { room_id, user, .. } => {
+                ("user_joined_chat", raw(&json!({"room_id": room_id, "user": user})))
+            }
+            ChatEvent::UserLeft { room_id, user, .. } => {
+                ("user_left_chat", raw(&json!({"room_id": room_id, "user": user})))
+            }
+            ChatEvent::RoomRead { state, .. } => ("room_read", raw(state)),
+            ChatEvent::ParticipantCount(counts) => ("room_participant_count", raw(counts)),
+            ChatEvent::MessagePinned(pin) => ("message_pinned", raw(pin)),
+            ChatEvent::MessageUnpinned(unpinned) => ("message_unpinned", raw(unpinned)),
+            ChatEvent::QuestionAdded { question, .. } => ("qa_question_added", raw(question)),
+            ChatEvent::QuestionUpdated { question, .. } => ("qa_question_updated", raw(question)),
+            ChatEvent::QuestionRemoved(removed) => ("qa_question_removed", raw(removed)),
+            ChatEvent::Notification { notification, .. } => ("notification", raw(notification)),
+            ChatEvent::PresenceChanged { presence, .. } => ("presence_updated", raw(presence)),
+            ChatEvent::UserMuted(notice) => ("user_muted", raw(notice)),
+            ChatEvent::UserUnmuted(notice) => ("user_unmuted", raw(notice)),
+            ChatEvent::UserKicked(notice) => ("user_kicked", raw(notice)),
+            ChatEvent::UserBanned { notice, .. } => ("user_banned", raw(notice)),
+            ChatEvent::UserUnbanned(notice) => ("user_unbanned", raw(notice)),
+            ChatEvent::Typing { room_id, user, typing } => {
+                let name = if *typing { "user_typing_start" } else { "user_typing_stop" };
+                (name, raw(&json!({"room_id": room_id, "user": user})))
+            }
+            ChatEvent::TypingExpired { room_id, user } => {
+                ("user_typing_stop", raw(&json!({"room_id": room_id, "user": user})))
+            }
+            ChatEvent::SessionEnded { .. } => {
+                return Some(Delivery {
+                    audience: event.audience(),
+                    subscription: None,
+                    action: Action::Disconnect,
+                });
+            }
+            ChatEvent::Replica(_) => return None,
+        };
+        let payload = match payload {
+            Ok(payload) => payload,
+            Err(err) => {
+                tracing::warn!(event = name, error = %err, "could not serialize a broadcast");
+                return None;
+            }
+        };
+        Some(Delivery {
+            audience: event.audience(),
+            subscription: event.subscription(),
+            action: Action::Emit { event: name.to_owned(), payload },
+        })
+    }
+}
+
+fn raw<T: Serialize + ?Sized>(payload: &T) -> serde_json::Result<Box<RawValue>> {
+    serde_json::value::to_raw_value(payload)
+}
+
+/// Delivers to this instance's sockets.
 #[derive(Clone)]
 pub struct Broadcaster {
     io: SocketIo,
@@ -42,23 +128,28 @@ impl Broadcaster {
 
     /// The sockets of `audience`; `None` when it names nobody (socketioxide reads an
     /// empty room list as "every socket").
-    fn to(&self, audience: Audience) -> Option<BroadcastOperators> {
+    fn to(&self, audience: &Audience) -> Option<BroadcastOperators> {
         Some(match audience {
-            Audience::Room(room_id) => self.io.to(chat_room(room_id)),
+            Audience::Room(room_id) => self.io.to(chat_room(*room_id)),
             Audience::RoomExcept { room_id, except } => {
-                self.io.to(chat_room(room_id)).except(user_room(except))
+                self.io.to(chat_room(*room_id)).except(user_room(*except))
             }
-            Audience::User(user_id) => self.io.to(user_room(user_id)),
+            Audience::User(user_id) => self.io.to(user_room(*user_id)),
             Audience::Users(user_ids) if user_ids.is_empty() => return None,
-            Audience::Users(user_ids) => self.io.to(user_ids.into_iter().map(user_room).collect::<Vec<_>>()),
+            Audience::Users(user_ids) => {
+                self.io.to(user_ids.iter().copied().map(user_room).collect::<Vec<_>>())
+            }
             Audience::Rooms(room_ids) | Audience::RoomsExcept { room_ids, .. } if room_ids.is_empty() => {
                 return None;
             }
-            Audience::RoomsExcept { room_ids, except } => {
-                self.io.to(room_ids.into_iter().map(chat_room).collect::<Vec<_>>()).except(user_room(except))
+            Audience::RoomsExcept { room_ids, except } => self
+                .io
+                .to(room_ids.iter().copied().map(chat_room).collect::<Vec<_>>())
+                .except(user_room(*except)),
+            Audience::Rooms(room_ids) => {
+                self.io.to(room_ids.iter().copied().map(chat_room).collect::<Vec<_>>())
             }
-            Audience::Rooms(room_ids) => self.io.to(room_ids.into_iter().map(chat_room).collect::<Vec<_>>()),
-            Audience::Session(session_id) => self.io.to(session_room(session_id)),
+            Audience::Session(session_id) => self.io.to(session_room(*session_id)),
         })
     }
 
@@ -78,66 +169,55 @@ impl Broadcaster {
         }
     }
 
-    async fn deliver(&self, event: ChatEvent) {
-        let subscription = event.subscription();
-        if let Some(Subscription::Follow { room_id, user_ids }) = &subscription {
+    /// Applies `delivery` to this instance's sockets.
+    pub async fn deliver(&self, delivery: &Delivery) {
+        if let Some(Subscription::Follow { room_id, user_ids }) = &delivery.subscription {
             self.follow(*room_id, user_ids).await;
         }
-        let Some(to) = self.to(event.audience()) else { return };
-        match &event {
-            ChatEvent::MessageCreated(message) => emit(to, "new_chat_message", message).await,
-            ChatEvent::MessageEdited(message) => emit(to, "message_edited", message).await,
-            ChatEvent::MessageDeleted(deleted) => emit(to, "message_deleted", deleted).await,
-            ChatEvent::ReactionAdded(update) => emit(to, "message_reaction_added", update).await,
-            ChatEvent::ReactionRemoved(update) => emit(to, "message_reaction_removed", update).await,
-            ChatEvent::PollUpdated(update) => emit(to, "poll_updated", update).await,
-            ChatEvent::RoomCreated { room, .. } | ChatEvent::RoomUpdated(room) => {
-                emit(to, "room_updated", room).await
-            }
-            ChatEvent::UserJoined { room_id, user, .. } => {
-                emit(to, "user_joined_chat", &json!({"room_id": room_id, "user": user})).await
-            }
-            ChatEvent::UserLeft { room_id, user, .. } => {
-                emit(to, "user_left_chat", &json!({"room_id": room_id, "user": user})).await
-            }
-            ChatEvent::RoomRead { state, .. } => emit(to, "room_read", state).await,
-            ChatEvent::ParticipantCount(counts) => emit(to, "room_participant_count", counts).await,
-            ChatEvent::MessagePinned(pin) => emit(to, "message_pinned", pin).await,
-            ChatEvent::MessageUnpinned(unpinned) => emit(to, "message_unpinned", unpinned).await,
-            ChatEvent::QuestionAdded { question, .. } => emit(to, "qa_question_added", question).await,
-            ChatEvent::QuestionUpdated { question, .. } => emit(to, "qa_question_updated", question).await,
-            ChatEvent::QuestionRemoved(removed) => emit(to, "qa_question_removed", removed).await,
-            ChatEvent::Notification { notification, .. } => emit(to, "notification", notification).await,
-            ChatEvent::PresenceChanged { presence, .. } => emit(to, "presence_updated", presence).await,
-            ChatEvent::UserMuted(notice) => emit(to, "user_muted", notice).await,
-            ChatEvent::UserUnmuted(notice) => emit(to, "user_unmuted", notice).await,
-            ChatEvent::UserKicked(notice) => emit(to, "user_kicked", notice).await,
-            ChatEvent::UserBanned { notice, .. } => emit(to, "user_banned", notice).await,
-            ChatEvent::UserUnbanned(notice) => emit(to, "user_unbanned", notice).await,
-            ChatEvent::Typing { room_id, user, typing } => {
-                let name = if *typing { "user_typing_start" } else { "user_typing_stop" };
-                emit(to, name, &json!({"room_id": room_id, "user": user})).await
-            }
-            ChatEvent::SessionEnded { .. } => {
-                if let Err(err) = to.disconnect().await {
-                    tracing::warn!(error = %err, "could not disconnect a session's sockets");
+        if let Some(to) = self.to(&delivery.audience) {
+            match &delivery.action {
+                Action::Emit { event, payload } => {
+                    if let Err(err) = to.emit(event.as_str(), &**payload).await {
+                        tracing::warn!(event = event.as_str(), error = %err, "broadcast failed");
+                    }
+                }
+                Action::Disconnect => {
+                    if let Err(err) = to.disconnect().await {
+                        tracing::warn!(error = %err, "could not disconnect a session's sockets");
+                    }
                 }
             }
         }
-        if let Some(Subscription::Unfollow { room_id, user_id }) = subscription {
+        if let Some(Subscription::Unfollow { room_id, user_id }) = delivery.subscription {
             self.unfollow(room_id, user_id).await;
         }
     }
-}
 
-async fn emit<T: Serialize + ?Sized>(to: BroadcastOperators, event: &'static str, payload: &T) {
-    if let Err(err) = to.emit(event, payload).await {
-        tracing::warn!(event, error = %err, "broadcast failed");
+    /// Tells every socket here to rejoin the rooms it follows with `since`: broadcasts
+    /// from other instances may have been missed.
+    pub async fn resync_all(&self) {
+        for socket in self.io.sockets() {
+            let room_ids: Vec<RoomId> = socket
+                .rooms()
+                .iter()
+                .filter_map(|room| room.strip_prefix("room:").and_then(|id| id.parse().ok()))
+                .collect();
+            if room_ids.is_empty() {
+                continue;
+            }
+            if let Err(err) = socket.emit("resync_required", &json!({"room_ids": room_ids})) {
+                tracing::debug!(error = %err, "could not tell a socket to resync");
+            }
+        }
     }
 }
 
 impl Publisher for Broadcaster {
     fn publish(&self, event: ChatEvent) -> Publishing<'_> {
-        Box::pin(self.deliver(event))
+        Box::pin(async move {
+            if let Some(delivery) = Delivery::of(&event) {
+                self.deliver(&delivery).await;
+            }
+        })
     }
 }

@@ -8,6 +8,7 @@
 //! `user:<id>`, the room that reaches all of one user's tabs and devices.
 
 pub mod broadcast;
+pub mod bus;
 pub mod operations;
 mod queue;
 

@@ -190,15 +190,16 @@ impl Store {
         with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(now).bind(limit).fetch_all(pool).await)
     }
 
-    /// Records that a file's blobs are gone.
-    pub async fn mark_purged(&self, file_id: FileId, now: Millis) -> Result<(), sqlx::Error> {
+    /// Records that a file's blobs are gone; whether this call did (another instance
+    /// purging the same file at once finds it done).
+    pub async fn mark_purged(&self, file_id: FileId, now: Millis) -> Result<bool, sqlx::Error> {
         const SQL: &str = "UPDATE file SET purged_at = $2 WHERE file_id = $1 AND purged_at IS NULL";
         with_pool!(self, writer, |pool| sqlx::query(SQL)
             .bind(file_id)
             .bind(now)
             .execute(pool)
             .await
-            .map(drop))
+            .map(|done| done.rows_affected() == 1))
     }
 
     /// Which of `keys` (blob or thumbnail keys) a file row names.
