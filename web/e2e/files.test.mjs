@@ -432,3 +432,58 @@ test('cancelling an upload stops it; expired files and rooms without files', { t
     await C.context.close();
   }
 });
+
+test('hostile file names (<img src=x onerror=alert(1)>) render as text everywhere a file name shows', { timeout: 90000 }, async () => {
+  const XSS = '<img src=x onerror=alert(1)>';
+  const A = await newPage(browser);
+  const B = await newPage(browser);
+  try {
+    await registerInUi(A.page, stack.uiBase, uniqueName('mal'), 'Mal Uploader');
+    await registerInUi(B.page, stack.uiBase, uniqueName('vic'), 'Vic Viewer');
+    const room = uniqueName('hostile-files');
+    await createRoom(A.page, room);
+    await joinPublic(B.page, room);
+    const txtName = `${XSS}.txt`;
+    // No '/' (the server refuses path-like names) and no '"' (browsers send it as %22 in multipart).
+    const pngName = `${XSS} <svg onload=alert(2)> 'quoted' &amp; <b>bold.png`;
+    await fileInput(A.page).setInputFiles({ name: txtName, mimeType: 'text/plain', buffer: Buffer.from('harmless\n') });
+
+    // The file card: the name as text, in the card, its label and the download attribute.
+    const card = B.page.locator('.messages .msg:not(.pending) .file-card').filter({ hasText: XSS });
+    await card.waitFor();
+    await fileInput(A.page).setInputFiles({ name: pngName, mimeType: 'image/png', buffer: makePng(40, 30) });
+    assert.equal(await card.locator('.file-name').innerText(), txtName);
+    const link = card.getByRole('link', { name: `Download ${txtName}` });
+    assert.equal(await link.getAttribute('download'), txtName);
+    assert.equal(await card.getAttribute('aria-label'), `File: ${txtName}, 9 B`);
+
+    // The image: alt text and the lightbox title are the name, as text.
+    const thumb = B.page.getByRole('button', { name: `Open image ${pngName}` });
+    await thumb.waitFor();
+    assert.equal(await thumb.locator('img').getAttribute('alt'), pngName);
+    await thumb.click();
+    const box = B.page.getByRole('dialog', { name: pngName });
+    await box.waitFor();
+    assert.equal(await box.locator('h2').innerText(), pngName);
+    await B.page.keyboard.press('Escape');
+    await box.waitFor({ state: 'detached' });
+
+    // The room list preview and the live region read the name as text too.
+    const preview = B.page.locator('.room-list .room-item', { hasText: room }).locator('.room-last');
+    await preview.filter({ hasText: 'Image:' }).waitFor();
+    assert.ok((await preview.innerText()).startsWith(`Mal Uploader: Image: ${XSS} <svg onload=alert(2)>`), await preview.innerText());
+    assert.ok((await B.page.locator('[aria-live="polite"].sr-only').innerText()).includes(pngName));
+
+    // No element came from a name: only our thumbnails are images, no <b>, no dialog.
+    const imgs = await B.page.locator('img').evaluateAll((els) => els.map((e) => e.getAttribute('src')));
+    assert.ok(imgs.every((src) => /^\/api\/chat\/files\/\d+\/(thumbnail|download)$/.test(src ?? '')), JSON.stringify(imgs));
+    assert.equal(await B.page.locator('.messages b, .room-list b, .messages svg:not(.icon), [onload], [onerror]').count(), 0);
+    assert.equal(await A.page.evaluate(() => document.querySelectorAll('img[src="x"]').length), 0);
+    await screenshot(B.page, 'files-hostile-names-desktop-light');
+    assert.deepEqual([...A.dialogs, ...B.dialogs], [], 'no dialog may open');
+    assert.deepEqual([...A.errors, ...B.errors], []);
+  } finally {
+    await A.context.close();
+    await B.context.close();
+  }
+});

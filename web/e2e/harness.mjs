@@ -111,11 +111,12 @@ export async function startStack({ env = {} } = {}) {
   return stack;
 }
 
-export async function launchBrowser() {
+/** `args`: extra Chromium flags for this launch only (e.g. the fake microphone of the voice test). */
+export async function launchBrowser({ args = [] } = {}) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', ...args],
     timeout: 30000,
   });
 }

@@ -3,7 +3,7 @@
 import { getToken } from './session';
 import type {
   Ban, Id, Message, ModerationEvent, ModerationLogEntry, ModeratorEntry, Notification, ParticipantPage, Pin, PollUpdate,
-  Presence, Question, QuestionPage, ReactionUpdate, ReadState, Room, RoomListEntry, User,
+  Presence, Question, QuestionPage, ReactionUpdate, ReadState, Room, RoomListEntry, RoomPreferences, EditHistory, User,
 } from './types';
 
 export class ApiError extends Error {
@@ -75,6 +75,19 @@ export interface PresenceBody {
   clear_after_seconds?: number;
 }
 
+export interface RoomSettingsPatch {
+  name?: string;
+  description?: string;
+  is_public?: boolean;
+  allow_files?: boolean;
+  allow_voice?: boolean;
+  moderation_enabled?: boolean;
+  slow_mode_seconds?: number;
+  posting?: 'everyone' | 'moderators';
+  qa_enabled?: boolean;
+  qa_moderation?: boolean;
+}
+
 export type ModerationAction = 'mute' | 'unmute' | 'kick' | 'ban' | 'unban';
 
 export const api = {
@@ -142,6 +155,16 @@ export const api = {
     request<ReactionUpdate>(add ? 'POST' : 'DELETE', `/api/chat/messages/${enc(String(messageId))}/react`, { emoji }),
   vote: (messageId: Id, options: number[]) =>
     request<PollUpdate>('POST', `/api/chat/messages/${enc(String(messageId))}/vote`, { options }),
+
+  /** PATCH /api/chat/rooms/:id: any of the room settings (owner, moderators with manage_room, admins). */
+  updateRoom: (id: Id, patch: RoomSettingsPatch) => request<Room>('PATCH', `/api/chat/rooms/${enc(String(id))}`, patch),
+  /** GET /api/chat/rooms/:id/preferences: my notification level and sound in a room. */
+  preferences: (id: Id) => request<RoomPreferences>('GET', `/api/chat/rooms/${enc(String(id))}/preferences`),
+  /** PUT /api/chat/rooms/:id/preferences: changes them; answers the saved values. */
+  setPreferences: (id: Id, body: Partial<Pick<RoomPreferences, 'notifications' | 'sound'>>) =>
+    request<RoomPreferences>('PUT', `/api/chat/rooms/${enc(String(id))}/preferences`, body),
+  /** Every earlier version of an edited message (moderators). */
+  editHistory: (messageId: Id) => request<EditHistory>('GET', `/api/chat/messages/${enc(String(messageId))}/history`),
 
   notifications: () => request<{ notifications: Notification[] }>('GET', '/api/chat/notifications?limit=50'),
   markNotificationsRead: (up_to?: Id) => request<unknown>('POST', '/api/chat/notifications/read', up_to === undefined ? {} : { up_to }),

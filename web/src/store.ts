@@ -6,12 +6,14 @@ import type { Socket } from 'socket.io-client';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, uploadFile, type CreateRoomBody, type UploadHandle } from './api';
 import { refusal } from './files';
+import { desktopState, disableDesktop, enableDesktop, playChime, showDesktop, type DesktopState } from './notify';
+import { messagePreview } from './util';
 import { connectSocket, emitAck } from './socket';
 import type {
   Id, Message, ModerationEvent, Notification, OpenedRoom, Participant, ParticipantPage, Permission, Pin, Poll, PollUpdate,
-  Presence, PresenceUpdate, Question, ReactionUpdate, ReadState, Room, RoomListEntry, TypingEvent, User,
+  Presence, PresenceUpdate, Question, ReactionUpdate, ReadState, Room, RoomListEntry, RoomPreferences, TypingEvent, User,
 } from './types';
-import type { ModerationAction, PresenceBody } from './api';
+import type { ModerationAction, PresenceBody, RoomSettingsPatch } from './api';
 
 export type Connection = 'connecting' | 'connected' | 'reconnecting' | 'offline';
 
@@ -154,6 +156,10 @@ export interface ChatState {
   perms: Record<string, Permission[]>;
   /** The Q&A list of the room whose Q&A panel is open. */
   qa: QaState | null;
+  /** My notification level and sound per room id, once read from the server. */
+  prefs: Record<string, RoomPreferences>;
+  /** Browser notifications: supported, allowed by the browser and turned on here. */
+  desktop: DesktopState;
 }
 
 function emptyView(id: Id): RoomView {
@@ -275,7 +281,7 @@ export class Store {
     this.state = {
       me, connection: 'connecting', everConnected: false, rooms: [], roomsLoaded: false, roomsError: null, views: {},
       currentRoomId: null, notifications: [], toasts: [], announcement: '', thread: null, signedOut: false,
-      presence: {}, typing: {}, pins: {}, perms: {}, qa: null,
+      presence: {}, typing: {}, pins: {}, perms: {}, qa: null, prefs: {}, desktop: desktopState(),
     };
   }
 
@@ -367,6 +373,7 @@ export class Store {
       if (this.socket && !this.socket.connected) this.socket.connect();
     });
     document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible' && this.state.desktop !== desktopState()) this.set({ desktop: desktopState() });
       if (document.visibilityState === 'visible' && this.state.currentRoomId !== null) this.maybeMarkRead(this.state.currentRoomId);
     });
   }
@@ -559,6 +566,13 @@ export class Store {
     const room = await api.createRoom(body);
     await this.loadRooms();
     this.openRoom(room.id);
+    return room;
+  }
+
+  /** Changes room settings (PATCH); the answer (and the room_updated broadcast) update the list. */
+  async updateRoom(id: Id, patch: RoomSettingsPatch): Promise<Room> {
+    const room = await api.updateRoom(id, patch);
+    this.mergeRoomFields(room);
     return room;
   }
 
@@ -854,7 +868,101 @@ export class Store {
       const files = (m.attachments ?? []).map((a) => `${a.category === 'file' ? 'file' : a.category} ${a.name}`).join(', ');
       this.set({ announcement: `${who}: ${m.type === 'poll' ? 'poll: ' : ''}${files ? `shared ${files}${text ? '. ' : ''}` : ''}${text}` });
     }
+    if (!mine && isNew && !fromAck && m.type !== 'system' && !m.deleted_at) void this.alertFor(m, seen, !!mentionsMe);
     if (seen) this.maybeMarkRead(m.room_id);
+  }
+
+  // ---- browser notifications and sound ------------------------------------------------
+
+  private alerted = new Set<string>();
+  private prefsLoading = new Map<string, Promise<RoomPreferences | null>>();
+
+  /** My preferences in a room: from the state, else read once from the server. */
+  prefsFor(roomId: Id): Promise<RoomPreferences | null> {
+    const k = key(roomId);
+    const known = this.state.prefs[k];
+    if (known) return Promise.resolve(known);
+    const entry = this.entry(roomId) as (RoomListEntry & { notifications?: RoomPreferences['notifications']; sound?: boolean; preferences?: RoomPreferences }) | null;
+    // A room list that carries the preferences saves the request.
+    const inline = entry?.preferences ?? (entry && entry.notifications && typeof entry.sound === 'boolean'
+      ? { room_id: roomId, notifications: entry.notifications, sound: entry.sound } : null);
+    if (inline) {
+      this.set({ prefs: { ...this.state.prefs, [k]: { ...inline, room_id: roomId } } });
+      return Promise.resolve(this.state.prefs[k]);
+    }
+    let p = this.prefsLoading.get(k);
+    if (!p) {
+      p = api.preferences(roomId).then(
+        (x) => {
+          this.prefsLoading.delete(k);
+          if (!this.state.prefs[k]) this.set({ prefs: { ...this.state.prefs, [k]: x } });
+          return this.state.prefs[k];
+        },
+        () => {
+          this.prefsLoading.delete(k);
+          return null;
+        },
+      );
+      this.prefsLoading.set(k, p);
+    }
+    return p;
+  }
+
+  async setPrefs(roomId: Id, body: Partial<Pick<RoomPreferences, 'notifications' | 'sound'>>): Promise<void> {
+    const k = key(roomId);
+    const before = this.state.prefs[k];
+    if (before) this.set({ prefs: { ...this.state.prefs, [k]: { ...before, ...body } } });
+    try {
+      const next = await api.setPreferences(roomId, body);
+      this.set({ prefs: { ...this.state.prefs, [k]: next } });
+    } catch (e) {
+      if (before) this.set({ prefs: { ...this.state.prefs, [k]: before } });
+      throw e;
+    }
+  }
+
+  /** Call from a click: asks the browser for permission when it has not been asked yet. */
+  async enableDesktop(): Promise<DesktopState> {
+    const d = await enableDesktop();
+    this.set({ desktop: d });
+    if (d === 'denied') this.toast('The browser blocks notifications for this site; allow them in its site settings.', 'error');
+    return d;
+  }
+
+  disableDesktop(): void {
+    this.set({ desktop: disableDesktop() });
+  }
+
+  /**
+   * A new message from someone else: a browser notification while the tab is hidden and
+   * a chime unless the user is reading that room, as the room's preferences allow
+   * (`all`; `mentions`: mentions of me, replies to me and direct messages; `none`).
+   */
+  private async alertFor(m: Message, seen: boolean, mentionsMe: boolean): Promise<void> {
+    const id = key(m.id);
+    if (this.alerted.has(id) || seen) return;
+    this.alerted.add(id);
+    if (this.alerted.size > 500) this.alerted = new Set([...this.alerted].slice(-200));
+    const prefs = await this.prefsFor(m.room_id);
+    const level = prefs?.notifications ?? 'all';
+    if (level === 'none') return;
+    const entry = this.entry(m.room_id);
+    if (!entry) return;
+    if (level === 'mentions' && !mentionsMe && !entry.is_direct && !this.repliesToMe(m) && m.type !== 'event_update') return;
+    const hidden = document.visibilityState === 'hidden';
+    if (hidden && this.state.desktop === 'on') {
+      const who = m.sender?.display_name || m.sender?.username || 'Someone';
+      const title = entry.is_direct ? who : `${who} in #${entry.name}`;
+      const body = m.type === 'event_update' ? `Announcement: ${messagePreview(m, 160)}` : messagePreview(m, 160);
+      showDesktop(title, body, `msg-${id}`, () => this.openRoom(m.room_id));
+    }
+    if (prefs?.sound ?? true) playChime();
+  }
+
+  private repliesToMe(m: Message): boolean {
+    if (m.reply_to === null || m.reply_to === undefined) return false;
+    const parent = this.view(m.room_id)?.messages.find((x) => sameId(x.id, m.reply_to));
+    return !!parent?.sender && sameId(parent.sender.id, this.state.me.id);
   }
 
   /** A seq gap: unless the missing messages turn up by themselves, replay after `from`. */

@@ -258,3 +258,25 @@ export interface ReadState {
   unread_count: number;
   mention_count: number;
 }
+
+export type NotificationLevel = 'all' | 'mentions' | 'none';
+
+/** PUT /api/chat/rooms/:id/preferences answer. */
+export interface RoomPreferences {
+  room_id: Id;
+  notifications: NotificationLevel;
+  sound: boolean;
+}
+
+/** One earlier text of an edited message. */
+export interface MessageVersion {
+  content: string;
+  /** When this text was replaced (RFC 3339). */
+  replaced_at: string;
+  reason?: string | null;
+}
+
+export interface EditHistory {
+  message_id?: Id;
+  versions: MessageVersion[];
+}

@@ -26,8 +26,12 @@ import { ModerateModal } from './ModerateModal';
 import { ModerationLogModal } from './ModerationLogModal';
 import { QaPanel } from './QaPanel';
 import { PinsPanel } from './PinsPanel';
+import { DesktopToggle, RoomSettingsModal } from './RoomSettingsModal';
+import { EditHistoryModal } from './EditHistoryModal';
+import { canRecordVoice } from '../voice';
+import { primeAudioOnGesture } from '../notify';
 
-type ModalKind = 'create' | 'browse' | 'poll' | 'status' | 'modlog' | null;
+type ModalKind = 'create' | 'browse' | 'poll' | 'status' | 'modlog' | 'settings' | null;
 type PanelKind = 'people' | 'qa' | 'pins';
 
 function initialRoom(): number | null {
@@ -50,6 +54,7 @@ export function ChatPage({ me }: { me: User }) {
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [editingId, setEditingId] = useState<Message['id'] | null>(null);
   const [confirmDelete, setConfirmDelete] = useState<Message | null>(null);
+  const [historyOf, setHistoryOf] = useState<Message | null>(null);
   const [deleteError, setDeleteError] = useState<string | null>(null);
   const [stick, setStick] = useState(0);
   const [confirmLeave, setConfirmLeave] = useState(false);
@@ -63,7 +68,12 @@ export function ChatPage({ me }: { me: User }) {
   useEffect(() => {
     store.start(initialRoom());
     document.title = 'EventSync Chat';
-    return () => store.stop();
+    // The message chime needs an audio context the user has woken with a click or key.
+    const unprime = primeAudioOnGesture();
+    return () => {
+      unprime();
+      store.stop();
+    };
   }, [store]);
 
   useEffect(() => {
@@ -116,7 +126,7 @@ export function ChatPage({ me }: { me: User }) {
   // Esc closes the innermost open layer; modals handle Esc themselves.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.key !== 'Escape' || e.defaultPrevented || modal || confirmDelete || confirmLeave || modTarget) return;
+      if (e.key !== 'Escape' || e.defaultPrevented || modal || confirmDelete || confirmLeave || modTarget || historyOf) return;
       if (notifOpen) setNotifOpen(false);
       else if (drawer) setDrawer(false);
       else if (stateRef.current.thread) store.closeThread();
@@ -126,7 +136,7 @@ export function ChatPage({ me }: { me: User }) {
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  }, [notifOpen, drawer, panel, modal, confirmDelete, confirmLeave, modTarget]);
+  }, [notifOpen, drawer, panel, modal, confirmDelete, confirmLeave, modTarget, historyOf]);
 
   const canModerate = current?.my_role === 'owner' || current?.my_role === 'moderator' || me.role === 'admin';
   const perms = current ? store.permissions(current.id) : [];
@@ -168,6 +178,7 @@ export function ChatPage({ me }: { me: User }) {
     vote: (m, options) => void store.vote(m.id, options),
     jumpTo: () => {},
     pin: (m, pinned) => void store.setPinned(m, pinned),
+    showHistory: (m) => setHistoryOf(m),
   }), [store]);
 
   const editLast = (): boolean => {
@@ -207,6 +218,13 @@ export function ChatPage({ me }: { me: User }) {
     return started;
   };
   const canAttach = !!current && !!view && current.allow_files !== false;
+  // Voice messages are audio uploads: the room must take files and voice.
+  const canVoice = canAttach && current?.allow_voice !== false && canRecordVoice();
+  const sendVoice = (file: File) => {
+    const roomId = stateRef.current.currentRoomId;
+    if (roomId === null) return;
+    if (store.upload(roomId, file, '')) setStick((n) => n + 1);
+  };
   const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
   const onDragEnter = (e: DragEvent) => {
     if (!current || !hasFiles(e)) return;
@@ -338,6 +356,12 @@ export function ChatPage({ me }: { me: User }) {
               </button>
             )}
             {current && (
+              <button type="button" class="icon-btn" aria-label="Room settings and notifications" title="Room settings and notifications"
+                aria-haspopup="dialog" onClick={() => setModal('settings')}>
+                <Icon name="settings" size={18} />
+              </button>
+            )}
+            {current && (
               <button type="button" class="icon-btn" aria-label={`Leave ${title}`} title="Leave room"
                 onClick={() => { setLeaveError(null); setConfirmLeave(true); }}>
                 <Icon name="leave" size={18} />
@@ -348,7 +372,8 @@ export function ChatPage({ me }: { me: User }) {
                 aria-label={unreadNotifs ? `Notifications, ${unreadNotifs} unread` : 'Notifications'} onClick={toggleNotifs}>
                 <Icon name="bell" size={20} />{unreadNotifs > 0 && <span class="bell-count" aria-hidden="true">{unreadNotifs > 9 ? '9+' : unreadNotifs}</span>}
               </button>
-              {notifOpen && <NotificationsMenu items={s.notifications} rooms={s.rooms} onOpen={openNotification} onClose={() => setNotifOpen(false)} />}
+              {notifOpen && <NotificationsMenu items={s.notifications} rooms={s.rooms} onOpen={openNotification} onClose={() => setNotifOpen(false)}
+                footer={<DesktopToggle store={store} state={s.desktop} />} />}
             </span>
           </div>
         </header>
@@ -363,6 +388,7 @@ export function ChatPage({ me }: { me: User }) {
               announce={canAnnounce ? { on: announceMode, toggle: () => setAnnounceMode((x) => !x) } : undefined}
               onCancelReply={() => setReplyTo(null)} onSend={send} onEditLast={editLast} onPoll={() => setModal('poll')} idPrefix="composer"
               onAttach={canAttach ? attach : undefined} attachRef={attachRef}
+              onVoice={canVoice ? sendVoice : undefined} onVoiceError={(msg) => store.toast(msg, 'error')}
               onTyping={(t) => store.emitTyping(view.id, t)}
               searchPeople={store.rosterIncomplete(view.id) ? (q) => void store.searchParticipants(view.id, q) : undefined} />
           </>
@@ -406,6 +432,11 @@ export function ChatPage({ me }: { me: User }) {
       {modal === 'create' && <CreateRoomModal store={store} me={me} onClose={() => setModal(null)} />}
       {modal === 'browse' && <PublicRoomsModal store={store} mine={s.rooms} onClose={() => setModal(null)} />}
       {modal === 'status' && <StatusModal store={store} current={s.presence[String(me.id)] ?? null} onClose={() => setModal(null)} />}
+      {modal === 'settings' && current && (
+        <RoomSettingsModal store={store} room={current} roomName={title} canManage={perms.includes('manage_room')}
+          prefs={s.prefs[String(current.id)]} desktop={s.desktop} onClose={() => setModal(null)} />
+      )}
+      {historyOf && <EditHistoryModal message={view?.messages.find((x) => sameId(x.id, historyOf.id)) ?? historyOf} onClose={() => setHistoryOf(null)} />}
       {modal === 'modlog' && current && <ModerationLogModal store={store} roomId={current.id} roomName={title} canBan={perms.includes('ban')} onClose={() => setModal(null)} />}
       {modTarget && current && (
         <ModerateModal target={view?.participants.find((x) => sameId(x.user.id, modTarget.user.id)) ?? modTarget} perms={perms} roomName={title}

@@ -8,6 +8,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import type { Message, Participant } from '../types';
 import { displayName, messagePreview } from '../util';
 import { ACCEPT } from '../files';
+import { clock, MAX_VOICE_SECONDS, useVoiceRecorder } from '../voice';
 import { Avatar } from './Avatar';
 import { Icon } from './Icon';
 
@@ -61,6 +62,9 @@ export interface ComposerProps {
   notice?: string | null;
   /** Asks the server for participants by name prefix (when `participants` is only part of the room). */
   searchPeople?: (q: string) => void;
+  /** Rooms that take voice messages: a record button; the finished recording is handed over as a file. */
+  onVoice?: (file: File) => void;
+  onVoiceError?: (message: string) => void;
 }
 
 export function Composer(p: ComposerProps) {
@@ -68,6 +72,9 @@ export function Composer(p: ComposerProps) {
   const [mention, setMention] = useState<{ start: number; query: string } | null>(null);
   const [sel, setSel] = useState(0);
   const ref = useRef<HTMLTextAreaElement>(null);
+  const voice = useVoiceRecorder((f) => p.onVoice?.(f), (msg) => p.onVoiceError?.(msg));
+  const recording = voice.phase !== 'idle';
+  const stopBtn = useRef<HTMLButtonElement>(null);
   // Where the caret goes once a picked mention is rendered. Applied in a layout effect,
   // before the next keystroke is handled, so fast typing after a pick is never reordered.
   const caretAfterRender = useRef<number | null>(null);
@@ -104,13 +111,32 @@ export function Composer(p: ComposerProps) {
     setText(loadDraft(p.draftKey));
     setMention(null);
     if (p.autoFocus !== false && window.matchMedia('(min-width: 700px)').matches) ref.current?.focus();
-    // Switching rooms (or closing this composer) ends typing in the room we left.
-    return stopTyping;
+    // Switching rooms (or closing this composer) ends typing in the room we left, and
+    // throws away a recording that was meant for it.
+    return () => {
+      stopTyping();
+      voice.cancel();
+    };
   }, [p.draftKey]);
 
   useEffect(() => {
-    if (p.disabled) stopTyping();
+    if (p.disabled) {
+      stopTyping();
+      voice.cancel();
+    }
   }, [p.disabled]);
+
+  useEffect(() => {
+    if (!p.onVoice) voice.cancel();
+  }, [!!p.onVoice]);
+
+  // Focus follows the recording: onto Stop while it runs, back to the text box after.
+  const wasRecording = useRef(false);
+  useEffect(() => {
+    if (voice.phase === 'recording') stopBtn.current?.focus();
+    else if (voice.phase === 'idle' && wasRecording.current) ref.current?.focus();
+    wasRecording.current = voice.phase !== 'idle';
+  }, [voice.phase]);
 
   // Big rooms: the list we hold is partial, so ask the server for names with this prefix.
   useEffect(() => {
@@ -275,7 +301,21 @@ export function Composer(p: ComposerProps) {
         </ul>
       )}
       {p.notice && <p class="composer-notice" role="status"><Icon name="clock" size={14} />{p.notice}</p>}
-      <div class="composer-row">
+      {recording && (
+        <div class="composer-row recording" role="group" aria-label="Recording a voice message"
+          onKeyDown={(e) => { if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); voice.cancel(); } }}>
+          <span class="rec-dot" aria-hidden="true" />
+          <span class="rec-label">
+            {voice.phase === 'starting' ? 'Opening the microphone…' : voice.phase === 'finishing' ? 'Finishing…' : 'Recording'}
+          </span>
+          <span class="rec-time" role="timer" aria-label={`Recorded ${clock(voice.elapsed)} of at most ${clock(MAX_VOICE_SECONDS)}`}>{clock(voice.elapsed)}</span>
+          <span class="rec-spacer" />
+          <button type="button" class="btn" onClick={voice.cancel} disabled={voice.phase === 'finishing'}>Cancel</button>
+          <button ref={stopBtn} type="button" class="btn primary" onClick={voice.finish} disabled={voice.phase !== 'recording'}
+            aria-label="Stop and send voice message"><Icon name="stop" size={14} />Send</button>
+        </div>
+      )}
+      <div class="composer-row" hidden={recording}>
         {p.onAttach && (
           <>
             <button type="button" class="icon-btn" aria-label="Attach a file" title="Attach a file (or drop or paste it here)" disabled={!!p.disabled}
@@ -289,6 +329,10 @@ export function Composer(p: ComposerProps) {
                 attach(files);
               }} />
           </>
+        )}
+        {p.onVoice && (
+          <button type="button" class="icon-btn" aria-label="Record a voice message" title="Record a voice message" disabled={!!p.disabled || recording}
+            onClick={voice.start}><Icon name="mic" size={20} /></button>
         )}
         {p.onPoll && (
           <button type="button" class="icon-btn" aria-label="Create a poll" title="Create a poll" disabled={!!p.disabled} onClick={p.onPoll}><Icon name="poll" size={20} /></button>

@@ -22,6 +22,8 @@ export interface MessageActions {
   jumpTo: (id: Message['id']) => void;
   /** Pins or unpins (users with manage_room). */
   pin?: (m: Message, pinned: boolean) => void;
+  /** Opens the earlier versions of an edited message (moderators). */
+  showHistory?: (m: Message) => void;
 }
 
 export interface MessageItemProps {
@@ -123,7 +125,10 @@ export const MessageItem = memo(function MessageItem(p: MessageItemProps) {
           ) : (
             <Markdown text={m.content ?? ''} opts={renderOpts(m, me)} />
           )}
-          {m.edited_at && !deleted && !p.editing && <span class="edited" title={`Edited ${fullTime(m.edited_at)}`}>(edited)</span>}
+          {m.edited_at && !deleted && !p.editing && (p.canModerate && actions.showHistory
+            ? <button type="button" class="edited" tabIndex={tab} title={`Edited ${fullTime(m.edited_at)}: show the edit history`}
+                aria-label={`Edited ${fullTime(m.edited_at)}, show edit history`} onClick={() => actions.showHistory!(m)}>(edited)</button>
+            : <span class="edited" title={`Edited ${fullTime(m.edited_at)}`}>(edited)</span>)}
         </div>}
         {reactions.length > 0 && !deleted && (
           <div class="reactions" role="group" aria-label="Reactions">

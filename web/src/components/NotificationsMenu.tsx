@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import type { Notification, RoomListEntry } from '../types';
 import { sameId } from '../store';
@@ -19,8 +20,8 @@ function describe(n: Notification): string {
   }
 }
 
-export function NotificationsMenu({ items, rooms, onOpen, onClose }: {
-  items: Notification[]; rooms: RoomListEntry[]; onOpen: (n: Notification) => void; onClose: () => void;
+export function NotificationsMenu({ items, rooms, onOpen, onClose, footer }: {
+  items: Notification[]; rooms: RoomListEntry[]; onOpen: (n: Notification) => void; onClose: () => void; footer?: ComponentChildren;
 }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -53,6 +54,7 @@ export function NotificationsMenu({ items, rooms, onOpen, onClose }: {
           );
         })}
       </ul>
+      {footer && <div class="notif-foot">{footer}</div>}
     </div>
   );
 }
