@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::auth::LoginLimiter;
 use crate::auth::password::PasswordHasher;
+use crate::chat::messages::SendOrder;
 use crate::chat::moderation::PostingLimits;
 use crate::chat::participants::RoomCounts;
 use crate::chat::presence::PresenceRegistry;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub sessions: Arc<SessionWatch>,
     pub posting: Arc<PostingLimits>,
     pub room_counts: Arc<RoomCounts>,
+    /// Keeps each room's new messages broadcast in `seq` order.
+    pub send_order: Arc<SendOrder>,
     /// Uploaded files' contents.
     pub blobs: BlobStore,
     /// Bounds how many thumbnails are made at once.
@@ -63,6 +66,7 @@ impl AppState {
         AppState {
             instance: rand::random(),
             room_counts: Arc::new(RoomCounts::default()),
+            send_order: Arc::new(SendOrder::default()),
             thumbnails: Arc::new(tokio::sync::Semaphore::new(limits.thumbnail_concurrency.max(1))),
             blobs,
             passwords: PasswordHasher::new(limits.password_hash_concurrency),

@@ -132,6 +132,7 @@ pub async fn announce(
             poll: None,
             attachment: None,
         };
+        let in_order = state.send_order.lock(room.room_id).await;
         let InsertedMessage::Created(id) =
             state.store.insert_message(room.room_id, Some(caller.user.id), &new, &[], now).await?
         else {
@@ -139,6 +140,7 @@ pub async fn announce(
         };
         let message = state.store.message(id, None, now).await?.ok_or(AppError::NotFound("message"))?;
         state.publisher.publish(ChatEvent::MessageCreated(message.clone())).await;
+        drop(in_order);
         messages.push(message);
     }
     let mut notified = 0;

@@ -100,7 +100,7 @@ pub async fn send_message(
             Some(event_id) => state.store.event_organizer(event_id).await?,
             None => None,
         };
-        if organizer != Some(caller.user.id) && !access.holds(Permission::ManageRoom) {
+        if organizer != Some(caller.user.id) && !access.moderates() {
             return Err(AppError::forbidden(
                 "only the event's organizer or room moderators post event updates",
             ));
@@ -144,6 +144,27 @@ pub(super) async fn check_posting(
 /// Stores a checked message (with its attachment, if any), publishes it and notifies
 /// whom it concerns; `replied_to` is the sender of the message it answers. Returns the
 /// message and whether it is new (`false`: its `client_id` matched an earlier one).
+/// Keeps each room's new messages reaching sockets in `seq` order: the insert that takes
+/// the room's next `seq` and the broadcast of that message happen under one lock per
+/// room. Striped, so memory stays fixed however many rooms there are; rooms sharing a
+/// stripe only wait for each other's inserts.
+#[derive(Debug)]
+pub struct SendOrder {
+    stripes: Box<[tokio::sync::Mutex<()>]>,
+}
+
+impl Default for SendOrder {
+    fn default() -> Self {
+        SendOrder { stripes: (0..256).map(|_| tokio::sync::Mutex::new(())).collect() }
+    }
+}
+
+impl SendOrder {
+    pub async fn lock(&self, room_id: RoomId) -> tokio::sync::MutexGuard<'_, ()> {
+        self.stripes[room_id.rem_euclid(self.stripes.len() as i64) as usize].lock().await
+    }
+}
+
 pub(super) async fn store_and_publish(
     state: &AppState,
     caller: &AuthUser,
@@ -155,6 +176,7 @@ pub(super) async fn store_and_publish(
     let now = state.clock.now_ms();
     let mentioned = resolve_mentions(state, room_id, &new.content).await?;
     let mention_ids: Vec<UserId> = mentioned.iter().map(|(id, _)| *id).collect();
+    let in_order = state.send_order.lock(room_id).await;
     let inserted =
         match state.store.insert_message(room_id, Some(caller.user.id), &new, &mention_ids, now).await {
             Ok(inserted) => inserted,
@@ -170,6 +192,7 @@ pub(super) async fn store_and_publish(
             let message = load_message(state, id, Some(caller.user.id)).await?;
             super::typing::stopped_by_sending(state, room_id, caller.user.id).await;
             state.publisher.publish(ChatEvent::MessageCreated(message.clone().for_broadcast())).await;
+            drop(in_order);
             let told = Told { mentioned: &mentioned, replied_to, moderates: access.moderates() };
             notify(state, caller, &access.room, &message, told).await?;
             Ok((message, true))
@@ -187,6 +210,7 @@ pub async fn post_system_message(state: &AppState, room_id: RoomId, text: String
         poll: None,
         attachment: None,
     };
+    let _in_order = state.send_order.lock(room_id).await;
     let InsertedMessage::Created(id) =
         state.store.insert_message(room_id, None, &new, &[], state.clock.now_ms()).await?
     else {
