@@ -163,12 +163,18 @@ async fn read_form(
     Ok((received, fields))
 }
 
-/// Reads and drops what is left of a refused body, for a while, so the client reads
-/// the answer instead of a reset.
-async fn linger(multipart: &mut Multipart) {
+/// Reads and drops what is left of a refused body (for a while, up to `cap` bytes), so
+/// the client reads the answer instead of a reset while it is still sending.
+async fn linger(multipart: &mut Multipart, cap: u64) {
     let drain = async {
+        let mut read = 0u64;
         while let Ok(Some(mut field)) = multipart.next_field().await {
-            while let Ok(Some(_)) = field.chunk().await {}
+            while let Ok(Some(chunk)) = field.chunk().await {
+                read += chunk.len() as u64;
+                if read > cap {
+                    return;
+                }
+            }
         }
     };
     let _ = tokio::time::timeout(LINGER, drain).await;
@@ -199,16 +205,32 @@ async fn linger(multipart: &mut Multipart) {
     ))]
 async fn upload(
     State(state): State<AppState>,
-    auth: AuthUser,
-    Path(room_id): Path<RoomId>,
+    auth: Result<AuthUser, AppError>,
+    room_id: Result<Path<RoomId>, AppError>,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    match receive_upload(state, auth, room_id, headers, multipart).await {
+    let mut multipart = multipart.ok();
+    let cap = state.limits.max_upload_bytes.saturating_add(1 << 20);
+    // A body declared too large to drain is refused at once (before it is sent, for a
+    // client that waits for `100 Continue`).
+    let drainable = declared_length(&headers).is_none_or(|n| n <= cap);
+    let answer = match (auth, room_id) {
+        (Ok(auth), Ok(Path(room_id))) => {
+            receive_upload(&state, auth, room_id, headers, multipart.as_mut()).await
+        }
+        (Err(err), _) | (_, Err(err)) => Err(err),
+    };
+    match answer {
         Ok(answer) => answer.into_response(),
-        // A refused upload's body may not have been read: the connection cannot carry
-        // another request, and the client should know before it tries.
+        // A refused upload's body may not have been read. Read on for a moment so the
+        // client, still sending, gets the answer rather than a reset; the connection
+        // cannot carry another request, and the client should know before it tries.
         Err(err) => {
+            let stalled = err.status() == StatusCode::REQUEST_TIMEOUT;
+            if let Some(multipart) = multipart.as_mut().filter(|_| drainable && !stalled) {
+                linger(multipart, cap).await;
+            }
             let mut response = err.into_response();
             response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
             response
@@ -216,33 +238,29 @@ async fn upload(
     }
 }
 
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
 async fn receive_upload(
-    state: AppState,
+    state: &AppState,
     auth: AuthUser,
     room_id: RoomId,
     headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
+    multipart: Option<&mut Multipart>,
 ) -> AppResult<(StatusCode, axum::Json<Message>)> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let ticket = files::authorize_upload(&state, &auth, room_id, declared).await?;
-    let mut multipart = multipart.map_err(|_| {
+    let declared = declared_length(&headers);
+    let ticket = files::authorize_upload(state, &auth, room_id, declared).await?;
+    let multipart = multipart.ok_or_else(|| {
         AppError::UnsupportedMediaType("expected a multipart/form-data body with a `file` part".into())
     })?;
-    let (received, fields) = match read_form(&state, &ticket, &mut multipart).await {
-        Ok(parts) => parts,
-        Err(err) => {
-            if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                linger(&mut multipart).await;
-            }
-            return Err(err);
-        }
-    };
+    let (received, fields) = read_form(state, &ticket, multipart).await?;
     let received =
         received.ok_or_else(|| AppError::validation("missing_file", "the form has no `file` part"))?;
-    let (message, created) = files::finish_upload(&state, &auth, ticket, received, fields).await?;
+    let (message, created) = files::finish_upload(state, &auth, ticket, received, fields).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, axum::Json(message)))
 }
 

@@ -149,7 +149,8 @@ async fn delete_message(
 /// # `POST /api/chat/messages/{id}/react`
 #[utoipa::path(post, path = "/api/chat/messages/{id}/react", tag = "messages", params(("id" = i64, Path)),
     request_body = React, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = ReactionUpdate), (status = 422, description = "`invalid_emoji`", body = ErrorBody)))]
+    responses((status = 200, body = ReactionUpdate), (status = 409, description = "`message_deleted`", body = ErrorBody),
+        (status = 422, description = "`invalid_emoji`", body = ErrorBody)))]
 async fn add_reaction(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -162,7 +163,8 @@ async fn add_reaction(
 /// # `DELETE /api/chat/messages/{id}/react`
 #[utoipa::path(delete, path = "/api/chat/messages/{id}/react", tag = "messages", params(("id" = i64, Path)),
     request_body = React, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = ReactionUpdate), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = ReactionUpdate), (status = 409, description = "`message_deleted`", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 async fn remove_reaction(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -179,7 +181,7 @@ async fn remove_reaction(
     request_body = Vote, security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, body = PollUpdate),
-        (status = 409, description = "`poll_closed`", body = ErrorBody),
+        (status = 409, description = "`poll_closed`, `message_deleted`", body = ErrorBody),
         (status = 422, description = "`invalid_vote`, `not_a_poll`", body = ErrorBody),
     ))]
 async fn vote(

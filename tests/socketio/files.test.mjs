@@ -66,4 +66,27 @@ describe('files (SPEC §6)', () => {
     assert.match(spoofed.body.error.message, /text\/html|plain text/);
     assert.equal(await nothing, null);
   });
+
+  test('a refused upload still being sent gets its answer, not a reset', async () => {
+    const { room } = await fx.pair('refused-stream');
+    const stranger = await fx.user('stranger');
+    const big = new Uint8Array(2 * 1024 * 1024).fill(97);
+    // FormData bodies are streamed (chunked): the refusal comes before the body is read.
+    const attempt = async (token, expected) => {
+      const form = new FormData();
+      form.append('file', new Blob([big]), 'big.txt');
+      const headers = token ? { authorization: `Bearer ${token}` } : {};
+      const res = await fetch(`${fx.url}/api/chat/rooms/${room.id}/upload`, { method: 'POST', headers, body: form });
+      const body = await res.json();
+      assert.equal(res.status, expected, show(body));
+      assert.equal(typeof body.error?.code, 'string', show(body));
+    };
+    const attempts = [];
+    for (let i = 0; i < 12; i += 1) {
+      attempts.push(attempt(null, 401), attempt(stranger.token, 404));
+    }
+    const results = await Promise.allSettled(attempts);
+    const failed = results.filter((r) => r.status === 'rejected').map((r) => String(r.reason?.cause ?? r.reason));
+    assert.deepEqual(failed, [], `${failed.length} of ${results.length} refusals were lost`);
+  });
 });
