@@ -27,10 +27,16 @@ const LISTENING_RE = /listening on (http:\/\/\S+)/;
  * `env` is merged into the child's environment, e.g. {EVENTSYNC_PRESENCE_GRACE_SECONDS: '1'};
  * `rateLimits: 'off'` (the default) turns rate limits off, `null` leaves them at their
  * defaults; `databaseUrl` selects PostgreSQL instead of SQLite in the data directory.
+ * `dataDir` reuses an existing data directory (e.g. to restart on the data of a killed
+ * server); such a directory belongs to the caller and is never removed here.
+ * `kill(signal)` (default SIGKILL) ends the process without any cleanup and keeps the
+ * data directory, resolving to {code, signal} once it has exited.
  */
-export async function startServer({ env = {}, rateLimits = 'off', databaseUrl } = {}) {
+export async function startServer({ env = {}, rateLimits = 'off', databaseUrl, dataDir: givenDataDir } = {}) {
   const bin = process.env.EVENTSYNC_BIN || DEFAULT_BIN;
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'eventsync-socketio-'));
+  const ownsDataDir = givenDataDir === undefined;
+  const dataDir = ownsDataDir ? await mkdtemp(path.join(os.tmpdir(), 'eventsync-socketio-')) : givenDataDir;
+  const removeDataDir = () => (ownsDataDir ? rm(dataDir, { recursive: true, force: true }) : undefined);
   const childEnv = { ...process.env, RUST_LOG: 'warn', ...env };
   delete childEnv.EVENTSYNC_RATE_LIMITS;
   if (rateLimits) childEnv.EVENTSYNC_RATE_LIMITS = rateLimits;
@@ -107,7 +113,7 @@ export async function startServer({ env = {}, rateLimits = 'off', databaseUrl } 
     });
   } catch (err) {
     await killAndWait(child, exited);
-    await rm(dataDir, { recursive: true, force: true });
+    await removeDataDir();
     throw err;
   }
 
@@ -118,9 +124,14 @@ export async function startServer({ env = {}, rateLimits = 'off', databaseUrl } 
   async function stop() {
     stopping ??= (async () => {
       await killAndWait(child, exited);
-      await rm(dataDir, { recursive: true, force: true });
+      await removeDataDir();
     })();
     return stopping;
+  }
+
+  async function kill(signal = 'SIGKILL') {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return exited;
   }
 
   return {
@@ -130,6 +141,7 @@ export async function startServer({ env = {}, rateLimits = 'off', databaseUrl } 
     dataDir,
     databaseUrl,
     stop,
+    kill,
     get stderr() {
       return stderr;
     },

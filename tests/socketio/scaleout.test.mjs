@@ -86,6 +86,93 @@ async function until(what, check, ms = 10_000, every = 100) {
   }
 }
 
+const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => {
+  try {
+    execFileSync(p, ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+/** Without nginx the proxy test is skipped, except under CI (scripts/test installs it). */
+function nginxSkip() {
+  if (NGINX) return false;
+  return process.env.CI === 'true' ? false : 'nginx is not installed';
+}
+
+/**
+ * nginx in front of the instances: `/` with the README's sticky upstream, and `/a/`,
+ * `/b/` pinned to one instance each (so a test can place clients).
+ */
+async function startNginx(ports) {
+  assert.ok(NGINX, 'nginx is required here (apt-get install nginx-light)');
+  const prefix = await mkdtemp(path.join(os.tmpdir(), 'eventsync-nginx-'));
+  const port = await freePort();
+  const pinned = ['a', 'b']
+    .map(
+      (name, i) => `
+      location /${name}/ {
+        proxy_pass http://127.0.0.1:${ports[i]}/;
+        proxy_http_version 1.1;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection $connection_upgrade;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      }`,
+    )
+    .join('\n');
+  const conf = `
+    worker_processes 1;
+    pid ${prefix}/nginx.pid;
+    error_log ${prefix}/error.log warn;
+    events { worker_connections 256; }
+    http {
+      access_log off;
+      client_body_temp_path ${prefix}/body;
+      proxy_temp_path ${prefix}/proxy;
+      fastcgi_temp_path ${prefix}/fastcgi;
+      uwsgi_temp_path ${prefix}/uwsgi;
+      scgi_temp_path ${prefix}/scgi;
+      map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+      upstream eventsync { ip_hash; ${ports.map((p) => `server 127.0.0.1:${p};`).join(' ')} }
+      server {
+        listen 127.0.0.1:${port};
+        client_max_body_size 60m;
+        location / {
+          proxy_pass http://eventsync;
+          proxy_http_version 1.1;
+          proxy_set_header Upgrade $http_upgrade;
+          proxy_set_header Connection $connection_upgrade;
+          proxy_set_header Host $host;
+          proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+          proxy_read_timeout 120s;
+          proxy_request_buffering off;
+        }
+        ${pinned}
+      }
+    }`;
+  const confPath = path.join(prefix, 'nginx.conf');
+  await (await import('node:fs/promises')).writeFile(confPath, conf);
+  const child = spawn(NGINX, ['-p', prefix, '-c', confPath, '-g', 'daemon off;'], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = `http://127.0.0.1:${port}`;
+  await until('nginx to answer', async () => {
+    try {
+      return (await fetch(`${url}/healthz`)).status === 200;
+    } catch {
+      return false;
+    }
+  });
+  return {
+    url,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      await rm(prefix, { recursive: true, force: true });
+    },
+  };
+}
+
 let psqlFound = true;
 try {
   execFileSync('psql', ['--version'], { stdio: 'ignore', timeout: 5000 });
@@ -307,6 +394,42 @@ describe('two instances on PostgreSQL and Redis', { skip }, () => {
     const down = await fetch(`${b.url}${file.download_url}`, { headers: { authorization: `Bearer ${bob.token}` } });
     assert.equal(down.status, 200);
     assert.deepEqual(new Uint8Array(await down.arrayBuffer()), bytes);
+  });
+
+  test('behind nginx: polling and websocket clients on different instances chat', { skip: nginxSkip() }, async () => {
+    const proxy = await startNginx([a.port, b.port]);
+    try {
+      const alice = await user('alice');
+      const bob = await user('bob');
+      // REST and a sticky (ip_hash) socket through the README's configuration.
+      const room = await ok(proxy, alice, 'POST', '/api/chat/rooms', { name: 'proxied', type: 'group' }, 201);
+      await ok(proxy, alice, 'POST', `/api/chat/rooms/${room.id}/participants`, { user_ids: [bob.id] });
+      const sticky = await connect(proxy.url, { auth: { token: alice.token }, transports: ['polling'] });
+      sockets.add(sticky.socket);
+      // Pinned locations put Alice (polling) on A and Bob (websocket) on B.
+      const polling = await connect(proxy.url, {
+        auth: { token: alice.token },
+        transports: ['polling'],
+        path: '/a/socket.io/',
+      });
+      const ws = await connect(proxy.url, { auth: { token: bob.token }, transports: ['websocket'], path: '/b/socket.io/' });
+      for (const s of [polling.socket, ws.socket]) sockets.add(s);
+      await join(polling.socket, room.id);
+      await join(ws.socket, room.id);
+      await join(sticky.socket, room.id);
+      const bobSaw = waitForEvent(ws.socket, 'new_chat_message', (m) => m?.content === 'over polling');
+      const stickySaw = waitForEvent(sticky.socket, 'new_chat_message', (m) => m?.content === 'over websocket');
+      await send(polling.socket, room.id, 'over polling');
+      await bobSaw;
+      const aliceSaw = waitForEvent(polling.socket, 'new_chat_message', (m) => m?.content === 'over websocket');
+      await send(ws.socket, room.id, 'over websocket');
+      await aliceSaw;
+      await stickySaw;
+      assert.equal(polling.socket.io.engine.transport.name, 'polling');
+      assert.equal(ws.socket.io.engine.transport.name, 'websocket');
+    } finally {
+      await proxy.stop();
+    }
   });
 
   test('Redis stopped: local delivery goes on and /healthz says so; restarted: delivery resumes, resync_required, since fills the gap', async () => {
