@@ -228,4 +228,65 @@ mod tests {
         }
         assert_eq!(parse::<InRoom<OpenRoom>>(None).unwrap_err().code(), "invalid_body");
     }
+
+    /// JSON of any shape, leaning on the field names the payloads use.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        const KEYS: &[&str] = &[
+            "room_id",
+            "message_id",
+            "user_id",
+            "content",
+            "type",
+            "reply_to",
+            "client_id",
+            "poll",
+            "options",
+            "question",
+            "multiple",
+            "closes_at",
+            "since",
+            "emoji",
+            "status",
+            "custom_message",
+            "clear_after_seconds",
+            "duration_seconds",
+            "reason",
+            "permissions",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            ".{0,40}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec((proptest::sample::select(KEYS), inner), 0..6).prop_map(|fields| {
+                    Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 3000, ..Default::default() })]
+
+        /// Whatever a client sends, decoding and validating a payload answers (an error
+        /// at worst); nothing panics.
+        #[test]
+        fn any_payload_decodes_or_is_refused(value in any_json()) {
+            let now = 1_700_000_000_000;
+            if let Ok(req) = parse::<InRoom<SendMessage>>(Some(value.clone())) {
+                let _ = req.body.validate(now);
+            }
+            let _ = parse::<InRoom<OpenRoom>>(Some(value.clone()));
+            let _ = parse::<OnMessage<EditMessage>>(Some(value.clone()));
+            let _ = parse::<OnMessage<React>>(Some(value.clone())).map(|r| crate::domain::message::validate_emoji(&r.body.emoji));
+            let _ = parse::<SetPresence>(Some(value.clone())).map(|p| p.validate());
+            let _ = parse::<InRoom<MuteRequest>>(Some(value));
+        }
+    }
 }
