@@ -76,9 +76,14 @@ struct RunArgs {
     /// Server address (the server runs with EVENTSYNC_RATE_LIMITS=off).
     #[arg(long, default_value = "127.0.0.1:5000")]
     server: SocketAddr,
-    /// Server process id, for CPU time and RSS from /proc.
+    /// Further instances sharing the server's database and Redis: clients are spread
+    /// over all of them in turn (REST set-up goes to the first).
     #[arg(long)]
-    server_pid: Option<u32>,
+    also_server: Vec<SocketAddr>,
+    /// Process ids whose CPU time and RSS (from /proc) are summed: the server's, and
+    /// with several instances each of theirs and Redis's. Repeat the flag.
+    #[arg(long)]
+    server_pid: Vec<u32>,
     /// Socket.IO clients to connect.
     #[arg(long, default_value_t = 500)]
     clients: usize,
@@ -158,6 +163,20 @@ fn histogram() -> Histogram<u64> {
 struct ProcSample {
     cpu_seconds: f64,
     rss_bytes: u64,
+}
+
+/// CPU time and RSS summed over several processes (all must be readable).
+fn sample_all(pids: &[u32]) -> Option<ProcSample> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().try_fold(ProcSample { cpu_seconds: 0.0, rss_bytes: 0 }, |sum, pid| {
+        let one = sample(Some(*pid))?;
+        Some(ProcSample {
+            cpu_seconds: sum.cpu_seconds + one.cpu_seconds,
+            rss_bytes: sum.rss_bytes + one.rss_bytes,
+        })
+    })
 }
 
 fn sample(pid: Option<u32>) -> Option<ProcSample> {
@@ -333,6 +352,8 @@ fn percentiles(h: &Histogram<u64>) -> Value {
 async fn run(args: RunArgs) -> Result<Value, BoxError> {
     let start = Instant::now();
     let api = Arc::new(Api::new(args.server));
+    let servers: Vec<SocketAddr> =
+        std::iter::once(args.server).chain(args.also_server.iter().copied()).collect();
     let prefix = format!("b{:04x}", rand::random::<u16>());
     let users = args.users.min(args.clients).max(args.rooms).max(1);
     let rooms = args.rooms.max(1);
@@ -375,7 +396,7 @@ async fn run(args: RunArgs) -> Result<Value, BoxError> {
     let setup_seconds = setup_started.elapsed().as_secs_f64();
 
     // Connect: client c is user c % users, in that user's room.
-    let before_connect = sample(args.server_pid);
+    let before_connect = sample_all(&args.server_pid);
     let (phase_tx, phase_rx) = watch::channel(Phase::Idle);
     let connect_limit = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
     let connect_started = Instant::now();
@@ -405,8 +426,8 @@ async fn run(args: RunArgs) -> Result<Value, BoxError> {
         };
         let source = (args.source_ips > 1)
             .then(|| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (c % args.source_ips as usize) as u8)));
-        let (limit, phase, server, failed) =
-            (connect_limit.clone(), phase_rx.clone(), args.server, failed_connects.clone());
+        let server = servers[c % servers.len()];
+        let (limit, phase, failed) = (connect_limit.clone(), phase_rx.clone(), failed_connects.clone());
         connecting.push(tokio::spawn(async move {
             let permit = limit.acquire_owned().await;
             let began = Instant::now();
@@ -436,7 +457,7 @@ async fn run(args: RunArgs) -> Result<Value, BoxError> {
     }
     let connect_seconds = connect_started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;
-    let idle = sample(args.server_pid);
+    let idle = sample_all(&args.server_pid);
 
     // Send, then drain.
     let send_started = Instant::now();
@@ -444,9 +465,9 @@ async fn run(args: RunArgs) -> Result<Value, BoxError> {
     tokio::time::sleep(Duration::from_secs_f64(args.duration)).await;
     let _ = phase_tx.send(Phase::Draining);
     let send_seconds = send_started.elapsed().as_secs_f64();
-    let after_send = sample(args.server_pid);
+    let after_send = sample_all(&args.server_pid);
     tokio::time::sleep(Duration::from_secs_f64(args.drain)).await;
-    let after_drain = sample(args.server_pid);
+    let after_drain = sample_all(&args.server_pid);
     let _ = phase_tx.send(Phase::Done);
 
     let mut latency = histogram();
