@@ -52,6 +52,10 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("the request body stopped arriving; send it without long pauses")]
     RequestTimeout,
+    /// Every database connection stayed busy for the acquire timeout: overload, not a
+    /// fault; the client retries (503 with `Retry-After`).
+    #[error("the server is busy; try again in a moment")]
+    Busy,
     /// Anything the client did not cause: logged, never shown.
     #[error("internal error")]
     Internal(#[source] BoxError),
@@ -116,6 +120,7 @@ impl AppError {
             AppError::RateLimited { .. } => "rate_limited",
             AppError::MethodNotAllowed => "method_not_allowed",
             AppError::RequestTimeout => "request_timeout",
+            AppError::Busy => "server_busy",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -135,6 +140,7 @@ impl AppError {
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -153,6 +159,7 @@ impl IntoResponse for AppError {
         let status = self.status();
         let retry_after = match &self {
             AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            AppError::Busy => Some(1),
             _ => None,
         };
         let mut response = (status, axum::Json(self.body())).into_response();
@@ -168,6 +175,10 @@ impl From<sqlx::Error> for AppError {
         match &err {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 AppError::conflict("conflict", "that already exists")
+            }
+            sqlx::Error::PoolTimedOut => {
+                tracing::warn!("database pool exhausted: answering server_busy");
+                AppError::Busy
             }
             _ => AppError::internal(err),
         }
@@ -199,5 +210,14 @@ mod tests {
         let response = AppError::RateLimited { retry_after_secs: 7 }.into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+    }
+
+    #[test]
+    fn an_exhausted_pool_is_busy_not_broken() {
+        let err = AppError::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(err.code(), "server_busy");
+        let response = err.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 }

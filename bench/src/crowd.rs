@@ -476,9 +476,11 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
     tokio::time::sleep(deadline + after).await;
     let before_stop = sample(args.server_pid);
     stop.notify_waiters();
+    // One deadline for all: a client still stuck after it counts as not back.
+    let collect_until = tokio::time::Instant::now() + Duration::from_secs(10);
     let mut results = Vec::with_capacity(clients);
     for task in tasks {
-        if let Ok(client) = tokio::time::timeout(Duration::from_secs(10), task).await {
+        if let Ok(client) = tokio::time::timeout_at(collect_until, task).await {
             results.push(client?);
         }
     }

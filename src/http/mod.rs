@@ -154,6 +154,9 @@ fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
                 add(op, "415", "`unsupported_media_type`");
                 add(op, "422", "`invalid_body`");
             }
+            if authenticated {
+                add(op, "503", "`server_busy`: the database is saturated; retry after `Retry-After`");
+            }
         }
     }
 }

@@ -201,6 +201,7 @@ describe('two instances on PostgreSQL and Redis', { skip }, () => {
       EVENTSYNC_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
       EVENTSYNC_FILES_DIR: filesDir,
       EVENTSYNC_PRESENCE_GRACE_SECONDS: '1',
+      EVENTSYNC_TYPING_TIMEOUT_SECONDS: '1',
     };
     // One after the other: the first runs the migrations.
     a = await startServer({ env, databaseUrl });
@@ -505,5 +506,24 @@ describe('two instances on PostgreSQL and Redis', { skip }, () => {
       const ids = live.events.map((e) => e.id);
       for (const m of sent) assert.equal(ids.filter((id) => id === m.id).length, 1, `message ${m.id} delivered ${show(ids)}`);
     }
+  });
+
+  // Last: it kills instance A.
+  test('an instance that dies: its typing ends and its users go offline on the others', async () => {
+    const { alice, room, sb } = await pair('dies');
+    const onA = await socketOn(a, alice);
+    await join(onA, room.id);
+    const online = await ok(b, alice, 'GET', `/api/chat/presence?user_ids=${alice.id}`);
+    assert.ok(show(online).includes('"online"'), show(online));
+    const typing = waitForEvent(sb, 'user_typing_start', (p) => p?.user?.id === alice.id);
+    await emitAck(onA, 'chat_typing_start', { room_id: room.id });
+    await typing;
+    // A dies without saying anything more: B ends the typing itself (timeout + slack)…
+    const stopped = waitForEvent(sb, 'user_typing_stop', (p) => p?.user?.id === alice.id, 8000);
+    const offline = waitForEvent(sb, 'presence_updated', (p) => p?.user_id === alice.id && p.status === 'offline', 30_000);
+    await a.kill('SIGKILL');
+    await stopped;
+    // …and once A has been silent for 15 s, Alice (whose only sockets were there) is offline.
+    await offline;
   });
 });
