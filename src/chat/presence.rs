@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::publish::{ChatEvent, PresenceAudience, Replica};
 use crate::auth::AuthUser;
@@ -33,6 +34,8 @@ struct Entry {
     sockets: u32,
     /// Connected sockets on other instances, as they last said.
     remote: HashMap<InstanceId, u32>,
+    /// The newest share seen from each other instance.
+    remote_versions: HashMap<InstanceId, u64>,
     /// What the user chose (never `Offline`).
     chosen: PresenceStatus,
     custom_message: Option<String>,
@@ -50,6 +53,7 @@ impl Entry {
         Entry {
             sockets: 0,
             remote: HashMap::new(),
+            remote_versions: HashMap::new(),
             chosen: PresenceStatus::Online,
             custom_message: None,
             clears_at: None,
@@ -89,8 +93,9 @@ impl Entry {
         }
     }
 
-    fn share(&self, user_id: UserId) -> PresenceShare {
+    fn share(&self, user_id: UserId, version: u64) -> PresenceShare {
         PresenceShare {
+            version,
             user_id,
             sockets: self.sockets,
             chosen: self.chosen,
@@ -99,6 +104,30 @@ impl Entry {
             last_active_at: self.last_active_at,
             idle: self.idle,
         }
+    }
+
+    /// What instance `from` shares of the user, unless a newer share from it came first.
+    fn apply_remote(&mut self, from: InstanceId, remote: PresenceShare, now: Millis, grace: Millis) {
+        if self.remote_versions.get(&from).is_some_and(|seen| *seen >= remote.version) {
+            return;
+        }
+        self.remote_versions.insert(from, remote.version);
+        let before = self.all_sockets();
+        if remote.sockets == 0 {
+            self.remote.remove(&from);
+        } else {
+            self.remote.insert(from, remote.sockets);
+        }
+        if self.all_sockets() > 0 {
+            self.offline_at = None;
+        } else if before > 0 {
+            self.offline_at = Some(now + grace);
+        }
+        self.chosen = remote.chosen;
+        self.custom_message = remote.custom_message;
+        self.clears_at = remote.clears_at;
+        self.last_active_at = self.last_active_at.max(remote.last_active_at);
+        self.idle = remote.idle;
     }
 
     /// Whether anything here differs from a user nobody has seen.
@@ -117,6 +146,8 @@ pub struct PresenceRegistry {
     users: Mutex<HashMap<UserId, Entry>>,
     /// Other instances, and when each was last heard from.
     instances: Mutex<HashMap<InstanceId, Millis>>,
+    /// Numbers this instance's shares, in the order the entries changed.
+    versions: AtomicU64,
 }
 
 /// A change to tell: the user's presence as others see it and as they see it.
@@ -159,7 +190,7 @@ impl PresenceRegistry {
             entry.offline_at = Some(now);
         }
         let (public, own) = (entry.view(false), entry.view(true));
-        let share = entry.share(user_id);
+        let share = entry.share(user_id, self.versions.fetch_add(1, Ordering::Relaxed));
         let changed = public.status != public_before.status
             || public.custom_message != public_before.custom_message
             || own.status != own_before.status
@@ -302,24 +333,8 @@ pub fn presence_of(state: &AppState, caller: &AuthUser, user_ids: &[UserId]) -> 
 pub async fn merge(state: &AppState, from: InstanceId, remote: PresenceShare) {
     let now = state.clock.now_ms();
     let grace = grace_ms(state);
-    let (change, _) = state.presence.update(remote.user_id, now, |e| {
-        let before = e.all_sockets();
-        if remote.sockets == 0 {
-            e.remote.remove(&from);
-        } else {
-            e.remote.insert(from, remote.sockets);
-        }
-        if e.all_sockets() > 0 {
-            e.offline_at = None;
-        } else if before > 0 {
-            e.offline_at = Some(now + grace);
-        }
-        e.chosen = remote.chosen;
-        e.custom_message = remote.custom_message;
-        e.clears_at = remote.clears_at;
-        e.last_active_at = e.last_active_at.max(remote.last_active_at);
-        e.idle = remote.idle;
-    });
+    let user_id = remote.user_id;
+    let (change, _) = state.presence.update(user_id, now, |e| e.apply_remote(from, remote, now, grace));
     publish_if(state, change).await;
 }
 
@@ -335,8 +350,13 @@ pub async fn alive(state: &AppState, from: InstanceId) {
 
 /// Tells the other instances every user this one holds (after they may have missed it).
 pub async fn share_all(state: &AppState) {
-    let shares: Vec<PresenceShare> =
-        state.presence.lock().iter().filter(|(_, e)| e.worth_sharing()).map(|(id, e)| e.share(*id)).collect();
+    let shares: Vec<PresenceShare> = state
+        .presence
+        .lock()
+        .iter()
+        .filter(|(_, e)| e.worth_sharing())
+        .map(|(id, e)| e.share(*id, state.presence.versions.fetch_add(1, Ordering::Relaxed)))
+        .collect();
     for shared in shares {
         share(state, shared).await;
     }
@@ -368,6 +388,7 @@ async fn forget_silent_instances(state: &AppState, now: Millis) {
         let (change, _) = state.presence.update(user_id, now, |e| {
             for id in &silent {
                 e.remote.remove(id);
+                e.remote_versions.remove(id);
             }
         });
         publish_if(state, change).await;
@@ -444,6 +465,27 @@ mod tests {
         assert_eq!(registry.view(1, 2).status, PresenceStatus::Online);
         let change = registry.update(1, 5_000, |e| e.offline_at = None).0.unwrap();
         assert_eq!(change.public.status, PresenceStatus::Offline);
+    }
+
+    #[test]
+    fn an_older_share_arriving_late_changes_nothing() {
+        let mut entry = Entry::new(0);
+        let share = |sockets, version| PresenceShare {
+            user_id: 1,
+            sockets,
+            chosen: PresenceStatus::Online,
+            custom_message: None,
+            clears_at: None,
+            last_active_at: 0,
+            idle: false,
+            version,
+        };
+        // Instance 7's "closed" (version 2) overtook its "connected" (version 1).
+        entry.apply_remote(7, share(0, 2), 0, 5_000);
+        entry.apply_remote(7, share(1, 1), 0, 5_000);
+        assert_eq!(entry.all_sockets(), 0, "the stale share must not bring back a socket");
+        entry.apply_remote(7, share(2, 3), 0, 5_000);
+        assert_eq!(entry.all_sockets(), 2);
     }
 
     #[test]

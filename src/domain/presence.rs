@@ -54,6 +54,9 @@ pub struct PresenceShare {
     pub last_active_at: i64,
     /// Shown `away` for inactivity.
     pub idle: bool,
+    /// Counts up with every change on the sending instance: shares may arrive out of
+    /// order, and an older one than already seen is dropped.
+    pub version: u64,
 }
 
 /// `PUT /api/chat/presence` body (and `update_presence`).
