@@ -48,7 +48,12 @@ impl RateLimiter {
     pub fn is_exhausted(&self, key: &str) -> bool {
         let now = self.clock.now_ms();
         let arrivals = self.arrivals.lock().unwrap_or_else(|poison| poison.into_inner());
-        arrivals.get(key).is_some_and(|tat| tat.max(&now) + self.interval_ms - now > self.period_ms)
+        self.exhausted_at(arrivals.get(key).copied(), now)
+    }
+
+    /// Whether a key with arrival time `tat` has its quota used up at `now`.
+    fn exhausted_at(&self, tat: Option<Millis>, now: Millis) -> bool {
+        tat.is_some_and(|tat| tat.max(now) + self.interval_ms - now > self.period_ms)
     }
 
     /// Whether `key` used any of its quota within the last `period / quota`.
@@ -240,10 +245,7 @@ impl SharedRateLimiter {
     /// Whether `key`'s quota is used up. Counts nothing.
     pub async fn is_exhausted(&self, key: &str) -> bool {
         match self.arrival(key).await {
-            Some(tat) => {
-                let now = self.local.clock.now_ms();
-                tat.is_some_and(|tat| tat.max(now) + self.local.interval_ms - now > self.local.period_ms)
-            }
+            Some(tat) => self.local.exhausted_at(tat, self.local.clock.now_ms()),
             None => self.local.is_exhausted(key),
         }
     }

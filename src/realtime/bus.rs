@@ -237,23 +237,16 @@ impl RedisBus {
         if envelope.from == self.instance {
             return false;
         }
-        let last = reader.seen.insert(envelope.from, envelope.n);
-        match last {
-            Some(last) if envelope.n <= last => {
-                // A repeat of a write that was retried.
-                reader.seen.insert(envelope.from, last);
-                return false;
-            }
-            _ => {}
+        let last = reader.seen.get(&envelope.from).copied();
+        if last.is_some_and(|last| envelope.n <= last) {
+            return false; // a repeat of a write that was retried
         }
+        reader.seen.insert(envelope.from, envelope.n);
         if let Some(delivery) = &envelope.delivery {
             self.local.deliver(delivery).await;
         }
-        if let Some(replica) = envelope.replica {
-            replicas::apply(state, envelope.from, replica).await;
-        } else {
-            replicas::apply(state, envelope.from, Replica::Alive).await;
-        }
+        // Any message shows its sender alive.
+        replicas::apply(state, envelope.from, envelope.replica.unwrap_or(Replica::Alive)).await;
         last.is_some_and(|last| envelope.n > last + 1)
     }
 
