@@ -251,15 +251,20 @@ async fn polls_count_votes_and_close_on_time() {
     let votes: Vec<i64> =
         result["poll"]["options"].as_array().unwrap().iter().map(|o| o["votes"].as_i64().unwrap()).collect();
     assert_eq!(votes, [0, 0, 1]);
-    for options in [json!([]), json!([3]), json!([-1]), json!([0, 1]), json!([0, 0])] {
+    // A malformed choice is a bad body; one this poll has no room for is a conflict.
+    for options in [json!([]), json!([-1]), json!([-1, 0])] {
         let response = server.post(&vote, Some(&alice), json!({"options": options})).await;
         assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_vote").await;
+    }
+    for options in [json!([3]), json!([0, 1])] {
+        let response = server.post(&vote, Some(&alice), json!({"options": options})).await;
+        assert_error(response, StatusCode::CONFLICT, "invalid_vote").await;
     }
     let plain = server.send(&alice, &room["id"], "not a poll").await;
     let response = server
         .post(&format!("/api/chat/messages/{}/vote", plain["id"]), Some(&bob), json!({"options": [0]}))
         .await;
-    assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "not_a_poll").await;
+    assert_error(response, StatusCode::CONFLICT, "not_a_poll").await;
 
     clock.advance(Duration::from_secs(3601));
     let response = server.post(&vote, Some(&alice), json!({"options": [0]})).await;

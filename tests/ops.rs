@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{TestServer, backend_under_test};
+use common::{Options, TestServer, backend_under_test};
+use eventsync_chat::config::Limits;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -197,4 +198,54 @@ async fn openapi_documents_exactly_the_routes_served() {
     let ui = server.get("/api/docs/", None).await;
     assert_eq!(ui.status(), StatusCode::OK);
     assert!(ui.text().await.unwrap().contains("swagger"), "Swagger UI page");
+}
+
+/// The document states rules as schema: the text patterns (no placeholder left), this
+/// server's own upload expiry limit, and links from each creating operation's answer to
+/// the operations that use what it made.
+#[tokio::test]
+async fn openapi_states_rules_and_links_as_schema() {
+    let limits = Limits { max_file_expiry_seconds: 3600, ..Limits::default() };
+    let server = TestServer::start_with(Options { limits, ..Options::default() }).await;
+    let doc: Value = server.get("/api/openapi.json", None).await.json().await.unwrap();
+    let text = doc.to_string();
+    assert!(!text.contains("\"pattern\":\"text\"") && !text.contains("\"pattern\":\"non_blank_text\""));
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["EditMessage"]["properties"]["content"]["pattern"],
+        eventsync_chat::domain::NON_BLANK_TEXT_PATTERN
+    );
+    assert_eq!(schemas["EditMessage"]["properties"]["content"]["maxLength"], 4000);
+    assert_eq!(schemas["UploadForm"]["properties"]["expires_in"]["maximum"], 3600);
+    assert_eq!(schemas["UploadForm"]["additionalProperties"], false);
+    assert_eq!(schemas["RegisterRequest"]["properties"]["username"]["pattern"], "^[A-Za-z0-9_.-]{3,32}$");
+
+    let paths = doc["paths"].as_object().unwrap();
+    let operation_ids: Vec<&str> = paths
+        .values()
+        .flat_map(|ops| ops.as_object().unwrap().values().filter_map(|op| op["operationId"].as_str()))
+        .collect();
+    let links = |path: &str| {
+        let responses = doc["paths"][path]["post"]["responses"].as_object().unwrap();
+        let (_, success) = responses.iter().find(|(status, _)| status.starts_with('2')).unwrap();
+        success["links"].as_object().cloned().unwrap_or_default()
+    };
+    let from_room = links("/api/chat/rooms");
+    for target in ["get_room", "send_message", "upload"] {
+        let link = from_room.get(target).unwrap_or_else(|| panic!("no link to {target}: {from_room:?}"));
+        assert_eq!(link["parameters"]["id"], "$response.body#/id");
+    }
+    for (path, target) in [
+        ("/api/chat/rooms/{id}/messages", "edit_message"),
+        ("/api/chat/rooms/{id}/upload", "download"),
+        ("/api/chat/rooms/{id}/questions", "vote_question"),
+        ("/api/events", "get_event"),
+    ] {
+        assert!(links(path).contains_key(target), "{path} does not link to {target}");
+    }
+    for path in ["/api/chat/rooms", "/api/chat/rooms/{id}/messages", "/api/events"] {
+        for (name, link) in links(path) {
+            assert!(operation_ids.contains(&link["operationId"].as_str().unwrap()), "{path}: {name}");
+        }
+    }
 }

@@ -119,7 +119,7 @@ proptest! {
 
     #[test]
     fn cursors_decode_only_what_they_encode(text in ".{0,80}", rank in 0i64..3, name in "[a-z0-9_.\\-]{0,64}",
-                                            votes in any::<i64>(), id in any::<i64>()) {
+                                            votes in 0i64..1_000_000_000_000_000_000, id in 0i64..1_000_000_000_000_000_000) {
         let _ = ParticipantCursor::decode(&text);
         let _ = QuestionCursor::decode(&text);
         let cursor = ParticipantCursor { role_rank: rank, name_key: name };

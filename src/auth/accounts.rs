@@ -22,10 +22,13 @@ use crate::store::{NewUser, Store, is_unique_violation};
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 3–32 characters of `[A-Za-z0-9_.-]`, unique ignoring case.
+    #[schema(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
-    /// At least 8 characters.
+    /// 8–1024 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
-    /// Shown instead of the username; defaults to it.
+    /// Shown instead of the username; defaults to it (also when blank).
+    #[schema(max_length = 64, pattern = "text")]
     pub display_name: Option<String>,
 }
 

@@ -20,8 +20,10 @@ pub const LIST_LIMIT_MAX: i64 = 100;
 #[derive(Debug, Default, Deserialize, IntoParams, ToSchema)]
 pub struct ListCalendarEvents {
     /// Only events starting at or after this RFC 3339 time.
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -85,6 +87,7 @@ pub async fn register_attendee(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Announce {
     /// 1–4000 characters.
+    #[schema(max_length = 4000, pattern = "non_blank_text")]
     pub content: String,
     /// Also notify everyone registered to the event (a notification of kind
     /// `announcement` each), not only the rooms.

@@ -34,6 +34,7 @@ pub struct HistoryQuery {
     /// Messages newer than this message id (catch-up).
     pub after: Option<MessageId>,
     /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -289,7 +290,7 @@ pub async fn edit_message(
         return Err(AppError::conflict("message_deleted", "a deleted message cannot be edited"));
     }
     if !matches!(facts.message_type, MessageType::Text | MessageType::EventUpdate) {
-        return Err(AppError::validation("invalid_message_type", "only text messages can be edited"));
+        return Err(AppError::conflict("invalid_message_type", "only text messages can be edited"));
     }
     let now = state.clock.now_ms();
     let window_ms = (state.limits.edit_window_seconds as i64).saturating_mul(1000);
@@ -448,24 +449,25 @@ pub async fn vote(
         .store
         .poll_shape(message_id)
         .await?
-        .ok_or_else(|| AppError::validation("not_a_poll", "this message has no poll"))?;
+        .ok_or_else(|| AppError::conflict("not_a_poll", "this message has no poll"))?;
     if closes_at.is_some_and(|at| at <= now) {
         return Err(AppError::conflict("poll_closed", "this poll is closed"));
     }
     let mut chosen = options.to_vec();
     chosen.sort_unstable();
     chosen.dedup();
-    if chosen.is_empty() || chosen.len() != options.len() {
-        return Err(AppError::validation("invalid_vote", "choose at least one option, each once"));
+    if chosen.first().is_none_or(|first| *first < 0) {
+        return Err(AppError::validation("invalid_vote", "choose at least one option, numbered from 0"));
     }
+    // What fits one poll and not another is a conflict with this poll, not a bad body.
     if chosen.iter().any(|i| !(0..option_count).contains(i)) {
-        return Err(AppError::validation(
+        return Err(AppError::conflict(
             "invalid_vote",
             format!("options are numbered 0–{}", option_count - 1),
         ));
     }
     if !multiple && chosen.len() > 1 {
-        return Err(AppError::validation("invalid_vote", "this poll takes a single choice"));
+        return Err(AppError::conflict("invalid_vote", "this poll takes a single choice"));
     }
     state.store.set_votes(&facts, caller.user.id, &chosen, now).await?;
     let message = load_message(state, message_id, Some(caller.user.id)).await?;

@@ -225,7 +225,7 @@ fn entry(
     action: ModerationAction,
     target: UserId,
     reason: Option<String>,
-    duration_seconds: Option<u64>,
+    duration_seconds: Option<i64>,
 ) -> NewModerationEntry {
     NewModerationEntry {
         room_id,
@@ -234,22 +234,19 @@ fn entry(
         target_id: Some(target),
         message_id: None,
         reason,
-        duration_seconds: duration_seconds.map(|s| s.min(i64::MAX as u64) as i64),
+        duration_seconds,
     }
 }
 
 /// When a mute or ban of `duration_seconds` ends (`None`: when lifted). A duration of 0
 /// would end before it began: 422.
-fn deadline(now: Millis, duration_seconds: Option<u64>) -> AppResult<Option<Millis>> {
+fn deadline(now: Millis, duration_seconds: Option<i64>) -> AppResult<Option<Millis>> {
     match duration_seconds {
-        Some(0) => Err(AppError::validation(
+        Some(..=0) => Err(AppError::validation(
             "invalid_duration",
             "duration_seconds must be at least 1; leave it out for no end",
         )),
-        Some(seconds) => Ok(Some(
-            now.saturating_add((seconds.min(i64::MAX as u64 / 1000) as Millis).saturating_mul(1000))
-                .min(FOREVER),
-        )),
+        Some(seconds) => Ok(Some(now.saturating_add(seconds.saturating_mul(1000)).min(FOREVER))),
         None => Ok(None),
     }
 }

@@ -28,6 +28,7 @@ pub struct NotificationsQuery {
     pub before: Option<i64>,
     pub unread_only: Option<bool>,
     /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 

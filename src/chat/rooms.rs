@@ -45,6 +45,7 @@ pub struct PublicRoomsQuery {
     /// Rooms with ids below this (keyset pagination).
     pub before: Option<RoomId>,
     /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -415,13 +416,11 @@ pub async fn update_room(
 ) -> AppResult<Room> {
     let access = RoomAccess::load(state, caller, room_id).await?;
     access.require(Permission::ManageRoom)?;
-    if req.is_empty() {
-        return Err(AppError::validation("invalid_body", "nothing to change"));
-    }
     let current = &access.room.settings;
     let next = req.apply(current)?;
     if next.is_public && !access.room.room_type.may_be_public() {
-        return Err(AppError::validation("invalid_field", "this kind of room cannot be public"));
+        // A rule of this room's type, which the body cannot know: a conflict.
+        return Err(AppError::conflict("invalid_field", "this kind of room cannot be public"));
     }
     if next == *current {
         return Ok(access.room.to_room());
@@ -447,7 +446,8 @@ pub async fn mark_read(
     access.require_participant()?;
     let facts = state.store.message_facts(message_id).await?.ok_or(AppError::NotFound("message"))?;
     if facts.room_id != room_id {
-        return Err(AppError::validation("invalid_message", "message_id must name a message of this room"));
+        // Another room's message is, for this room, a message that does not exist.
+        return Err(AppError::NotFound("message"));
     }
     state.store.mark_read(room_id, caller.user.id, facts.seq, message_id).await?;
     let (unread_count, mention_count) = state.store.unread_counts(room_id, caller.user.id).await?;

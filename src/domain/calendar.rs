@@ -36,10 +36,13 @@ pub struct CalendarEvent {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateCalendarEvent {
     /// 1–200 characters.
+    #[schema(max_length = 200, pattern = "non_blank_text")]
     pub title: String,
     /// RFC 3339 time with offset, e.g. `2026-05-01T18:00:00Z`.
+    #[schema(format = DateTime)]
     pub starts_at: String,
     /// RFC 3339; not before `starts_at`.
+    #[schema(format = DateTime)]
     pub ends_at: Option<String>,
 }
 

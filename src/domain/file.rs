@@ -175,9 +175,13 @@ pub struct UploadOptions {
 impl UploadFields {
     /// Checks the fields; `max_expiry_seconds` bounds `expires_in`.
     pub fn validate(&self, max_expiry_seconds: u64) -> Result<UploadOptions, AppError> {
-        let caption = match self.caption.as_deref().map(str::trim) {
-            None | Some("") => String::new(),
-            Some(text) => super::message::validate_content(text)?,
+        let caption = match self.caption.as_deref() {
+            Some(text) if !text.trim().is_empty() => {
+                super::message::validate_content(text)?.trim().to_owned()
+            }
+            // Blank is no caption, but still only text.
+            Some(text) => super::optional_text("caption", Some(text), CAPTION_MAX)?.unwrap_or_default(),
+            None => String::new(),
         };
         let expires_in_seconds = match self.expires_in.as_deref().map(str::trim) {
             None | Some("") => None,

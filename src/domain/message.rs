@@ -140,25 +140,42 @@ pub struct Unpinned {
 /// `poll` in a send request.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct PollRequest {
+    /// 1–300 characters.
+    #[schema(max_length = 300, pattern = "non_blank_text")]
     pub question: String,
-    /// 2–10 option texts.
+    /// 2–10 option texts of 1–200 characters.
+    #[schema(schema_with = poll_options_schema)]
     pub options: Vec<String>,
     #[serde(default)]
     pub multiple: bool,
-    /// RFC 3339; voting stops then.
+    /// RFC 3339, in the future; voting stops then.
+    #[schema(format = DateTime)]
     pub closes_at: Option<String>,
+}
+
+/// The message types a client may send, for the API document.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum SendableType {
+    Text,
+    Poll,
+    EventUpdate,
 }
 
 /// `POST /api/chat/rooms/{id}/messages` body (and `send_chat_message` beside `room_id`).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct SendMessage {
-    /// 1–4000 characters after trimming; for polls defaults to the question.
+    /// 1–4000 characters once trimmed; for polls defaults to the question.
+    #[schema(max_length = 4000, pattern = "non_blank_text")]
     pub content: Option<String>,
-    /// `text` (default), `poll` or `event_update`.
+    /// `text` (default), `poll` (with `poll`) or `event_update`.
     #[serde(rename = "type")]
+    #[schema(value_type = Option<SendableType>)]
     pub message_type: Option<MessageType>,
     pub reply_to: Option<MessageId>,
     /// Makes retries idempotent: a second send with the same id returns the first message.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub client_id: Option<String>,
     pub poll: Option<PollRequest>,
 }
@@ -166,6 +183,8 @@ pub struct SendMessage {
 /// `PUT /api/chat/messages/{id}/edit` body (`edit_chat_message` adds `message_id`).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EditMessage {
+    /// 1–4000 characters once trimmed.
+    #[schema(max_length = 4000, pattern = "non_blank_text")]
     pub content: String,
 }
 
@@ -173,14 +192,41 @@ pub struct EditMessage {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct React {
     /// A single emoji, e.g. `👍`.
+    #[schema(min_length = 1, max_length = 64)]
     pub emoji: String,
 }
 
 /// `POST /api/chat/messages/{id}/vote` body (`vote_poll` adds `message_id`).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Vote {
-    /// Zero-based option indexes; exactly one unless the poll allows several.
+    /// Zero-based option indexes (a repeated one counts once); exactly one unless the
+    /// poll allows several.
+    #[schema(schema_with = vote_options_schema)]
     pub options: Vec<i64>,
+}
+
+/// `PollRequest::options` in the API document: 2–10 texts of 1–200 characters.
+fn poll_options_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let option = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(POLL_OPTION_MAX))
+        .pattern(Some("non_blank_text"));
+    ArrayBuilder::new()
+        .items(option)
+        .min_items(Some(POLL_OPTIONS_MIN))
+        .max_items(Some(POLL_OPTIONS_MAX))
+        .build()
+}
+
+/// `Vote::options` in the API document: at least one index, each 0 or more.
+fn vote_options_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let index = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64)))
+        .minimum(Some(0));
+    ArrayBuilder::new().items(index).min_items(Some(1)).build()
 }
 
 /// What `delete_chat_message` takes beside `message_id`.
@@ -234,10 +280,10 @@ pub struct NewMessage {
 
 /// Message text: 1–4000 characters once trimmed, stored as written.
 pub fn validate_content(content: &str) -> Result<String, AppError> {
-    if content.contains('\0') {
+    if content.chars().any(super::is_forbidden_control) {
         return Err(AppError::validation(
             "invalid_content",
-            "message content must not contain NUL characters",
+            "message content must not contain control characters other than line breaks and tabs",
         ));
     }
     let chars = content.trim().chars().count();

@@ -26,8 +26,20 @@ pub fn is_forbidden_control(c: char) -> bool {
     c.is_control() && !matches!(c, '\n' | '\r' | '\t')
 }
 
-/// Trims `text` and checks its length in characters and that it holds no control
-/// characters other than line breaks and tabs; `field` names it in the error.
+/// The text rules as the API document states them (JSON Schema `pattern`s), matching
+/// [`trimmed_text`] and [`optional_text`] exactly: no control characters but line
+/// breaks and tabs, and for required text at least one character that is not blank.
+/// Schema attributes name them by placeholder (`pattern = "text"`, `"non_blank_text"`);
+/// `http::api` puts these in.
+pub const TEXT_PATTERN: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$";
+pub const NON_BLANK_TEXT_PATTERN: &str = concat!(
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*",
+    r"[^\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]",
+    r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+);
+
+/// Trims `text` and checks its length in characters (`min` is 0 or 1) and that it holds
+/// no control characters other than line breaks and tabs; `field` names it in the error.
 pub fn trimmed_text(field: &str, text: &str, min: usize, max: usize) -> Result<String, AppError> {
     if text.chars().any(is_forbidden_control) {
         return Err(AppError::validation(
@@ -44,6 +56,22 @@ pub fn trimmed_text(field: &str, text: &str, min: usize, max: usize) -> Result<S
         ));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Optional text (a reason, a status message): checked as [`trimmed_text`]; absent or
+/// blank is none.
+pub fn optional_text(field: &str, text: Option<&str>, max: usize) -> Result<Option<String>, AppError> {
+    match text {
+        None => Ok(None),
+        Some(text) => trimmed_text(field, text, 0, max).map(|t| (!t.is_empty()).then_some(t)),
+    }
+}
+
+/// A number as ids and cursors spell it: 1–18 ASCII digits, nothing else (no sign, no
+/// blanks), so that what the document's patterns allow is exactly what parses.
+pub fn plain_number(text: &str) -> Option<i64> {
+    let digits = (1..=18).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| text.parse().ok()).flatten()
 }
 
 /// A list's page size: `requested`, or `default` when absent; 1–`max`, else 422.
@@ -129,9 +157,45 @@ pub(crate) use text_enum;
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct NoBody {}
 
+/// Rewrites every whole-number float in `value` (`5.0`, `-2e3`) as the integer it equals,
+/// in place: JSON Schema counts `5.0` as an integer, and clients written in languages
+/// without an integer type send them, while serde refuses them for integer fields.
+/// Fractional numbers and whole ones beyond `i64` stay as they are (and are refused there).
+pub fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(number) if !number.is_i64() && !number.is_u64() => {
+            if let Some(float) = number.as_f64()
+                && float.fract() == 0.0
+                && float.abs() < 9.2e18
+            {
+                *value = Value::from(float as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_number_floats_become_integers_and_nothing_else_changes() {
+        let mut value = serde_json::json!({
+            "a": 5.0, "b": -2e3, "c": 1.5, "d": [3.0, "4.0", {"e": 0.0}], "f": 1e300, "g": 7
+        });
+        whole_numbers_as_integers(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "a": 5, "b": -2000, "c": 1.5, "d": [3, "4.0", {"e": 0}], "f": 1e300, "g": 7
+            })
+        );
+        assert!(value["a"].is_i64() && value["f"].is_f64());
+    }
 
     #[test]
     fn names_refuse_control_characters_but_keep_line_breaks() {
@@ -139,6 +203,36 @@ mod tests {
             assert_eq!(trimmed_text("name", bad, 1, 100).unwrap_err().code(), "invalid_field", "{bad:?}");
         }
         assert_eq!(trimmed_text("name", " two\nlines\tok ", 1, 100).unwrap(), "two\nlines\tok");
+    }
+
+    /// The document's patterns say exactly what the text rules accept.
+    #[test]
+    fn text_patterns_match_the_text_rules() {
+        use proptest::prelude::*;
+        let text = regex::Regex::new(TEXT_PATTERN).unwrap();
+        let non_blank = regex::Regex::new(NON_BLANK_TEXT_PATTERN).unwrap();
+        let chars = prop_oneof![
+            Just(' '),
+            Just('\n'),
+            Just('\t'),
+            Just('\u{1c}'),
+            Just('\u{85}'),
+            Just('\u{a0}'),
+            Just('\u{3000}'),
+            Just('\u{feff}'),
+            Just('a'),
+            Just('é'),
+            Just('\0'),
+            Just('\u{9f}'),
+            any::<char>()
+        ];
+        proptest!(ProptestConfig::with_cases(2000), |(chars in proptest::collection::vec(chars, 0..6))| {
+            let s: String = chars.into_iter().collect();
+            prop_assert_eq!(text.is_match(&s), trimmed_text("t", &s, 0, 100).is_ok(), "{:?}", s);
+            prop_assert_eq!(non_blank.is_match(&s), trimmed_text("t", &s, 1, 100).is_ok(), "{:?}", s);
+        });
+        assert_eq!(optional_text("t", Some("  "), 10).unwrap(), None);
+        assert_eq!(optional_text("t", Some(" x "), 10).unwrap().as_deref(), Some("x"));
     }
 
     #[test]

@@ -56,6 +56,7 @@ pub struct ModerationLogQuery {
     /// Entries older than this entry id (keyset pagination).
     pub before: Option<i64>,
     /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -74,8 +75,10 @@ pub const REASON_MAX: usize = 500;
 pub struct MuteRequest {
     pub user_id: UserId,
     /// How long; absent: until unmuted.
-    pub duration_seconds: Option<u64>,
+    #[schema(minimum = 1)]
+    pub duration_seconds: Option<i64>,
     /// Up to 500 characters, shown to the room and kept in the log.
+    #[schema(max_length = 500, pattern = "text")]
     pub reason: Option<String>,
 }
 
@@ -100,10 +103,7 @@ pub struct ModerationNotice {
 
 /// A reason as given: trimmed, at most [`REASON_MAX`] characters, none for blank.
 pub fn validate_reason(reason: Option<&str>) -> Result<Option<String>, crate::error::AppError> {
-    match reason.map(str::trim).filter(|r| !r.is_empty()) {
-        None => Ok(None),
-        Some(text) => super::trimmed_text("reason", text, 1, REASON_MAX).map(Some),
-    }
+    super::optional_text("reason", reason, REASON_MAX)
 }
 
 /// `POST /api/chat/rooms/{id}/kick` body (`kick_user` adds `room_id`).
@@ -111,6 +111,7 @@ pub fn validate_reason(reason: Option<&str>) -> Result<Option<String>, crate::er
 pub struct KickRequest {
     pub user_id: UserId,
     /// Up to 500 characters.
+    #[schema(max_length = 500, pattern = "text")]
     pub reason: Option<String>,
 }
 
@@ -119,8 +120,10 @@ pub struct KickRequest {
 pub struct BanRequest {
     pub user_id: UserId,
     /// How long; absent: until unbanned.
-    pub duration_seconds: Option<u64>,
+    #[schema(minimum = 1)]
+    pub duration_seconds: Option<i64>,
     /// Up to 500 characters.
+    #[schema(max_length = 500, pattern = "text")]
     pub reason: Option<String>,
 }
 

@@ -63,11 +63,14 @@ pub struct PresenceShare {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SetPresence {
     /// `online`, `away`, `busy` or `invisible`.
+    #[schema(value_type = ChosenStatus)]
     pub status: String,
-    /// Up to 100 characters; absent or null clears it.
+    /// Up to 100 characters; absent, null or blank clears it.
+    #[schema(max_length = 100, pattern = "text")]
     pub custom_message: Option<String>,
     /// Clears the custom message after this many seconds (Slack's "clear after").
-    pub clear_after_seconds: Option<u64>,
+    #[schema(minimum = 0)]
+    pub clear_after_seconds: Option<i64>,
 }
 
 /// A checked [`SetPresence`].
@@ -89,27 +92,42 @@ impl SetPresence {
             }
             Ok(status) => status,
         };
-        let custom_message = match self.custom_message.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => Some(super::trimmed_text("custom_message", text, 1, CUSTOM_MESSAGE_MAX)?),
+        let custom_message =
+            super::optional_text("custom_message", self.custom_message.as_deref(), CUSTOM_MESSAGE_MAX)?;
+        let clear_after_seconds = match self.clear_after_seconds {
+            Some(seconds) => Some(u64::try_from(seconds).map_err(|_| {
+                AppError::validation("invalid_field", "clear_after_seconds must not be negative")
+            })?),
+            None => None,
         };
-        Ok(NewPresence { status, custom_message, clear_after_seconds: self.clear_after_seconds })
+        Ok(NewPresence { status, custom_message, clear_after_seconds })
     }
+}
+
+/// The statuses a user may choose (`offline` is never chosen), for the API document.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ChosenStatus {
+    Online,
+    Away,
+    Busy,
+    Invisible,
 }
 
 /// `GET /api/chat/presence` query.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PresenceQuery {
     /// Comma-separated user ids, at most 200.
+    #[param(pattern = "^[0-9]{1,18}(,[0-9]{1,18}){0,199}$")]
     pub user_ids: String,
 }
 
 impl PresenceQuery {
     pub fn ids(&self) -> Result<Vec<UserId>, AppError> {
-        let ids: Result<Vec<UserId>, _> =
-            self.user_ids.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::parse).collect();
+        let ids: Option<Vec<UserId>> = self.user_ids.split(',').map(super::plain_number).collect();
         match ids {
-            Ok(ids) if !ids.is_empty() && ids.len() <= BATCH_MAX => Ok(ids),
+            Some(ids) if ids.len() <= BATCH_MAX => Ok(ids),
             _ => Err(AppError::validation(
                 "invalid_query",
                 format!("user_ids must list 1–{BATCH_MAX} numeric ids, comma-separated"),
@@ -151,8 +169,9 @@ mod tests {
 
     #[test]
     fn batch_ids_are_parsed_and_bounded() {
-        assert_eq!(PresenceQuery { user_ids: "1, 2,3".into() }.ids().unwrap(), [1, 2, 3]);
-        for bad in ["", "a", "1,,x"] {
+        assert_eq!(PresenceQuery { user_ids: "1,2,3".into() }.ids().unwrap(), [1, 2, 3]);
+        let many = vec!["7"; 201].join(",");
+        for bad in ["", "a", "1,,2", "1, 2", "+1", "-1", "1,", many.as_str()] {
             assert!(PresenceQuery { user_ids: bad.into() }.ids().is_err(), "{bad}");
         }
     }

@@ -70,6 +70,7 @@ pub struct QuestionPage {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct AskQuestion {
     /// 1–500 characters.
+    #[schema(max_length = 500, pattern = "non_blank_text")]
     pub content: String,
     /// Hide the author from other attendees (never from moderators).
     #[serde(default)]
@@ -91,8 +92,10 @@ pub struct QuestionQuery {
     /// Moderators: `pending` for the review queue, `hidden` for what was taken down.
     pub status: Option<QuestionStatus>,
     /// A `next_cursor` from the previous page.
+    #[param(pattern = "^[0-9]{1,18}:[0-9]{1,18}$")]
     pub after: Option<String>,
     /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -112,10 +115,8 @@ impl QuestionCursor {
         let invalid =
             || AppError::validation("invalid_cursor", "after must be a next_cursor from an earlier page");
         let (votes, id) = text.split_once(':').ok_or_else(invalid)?;
-        Ok(QuestionCursor {
-            votes: votes.parse().map_err(|_| invalid())?,
-            id: id.parse().map_err(|_| invalid())?,
-        })
+        let number = |part| super::plain_number(part).ok_or_else(invalid);
+        Ok(QuestionCursor { votes: number(votes)?, id: number(id)? })
     }
 }
 

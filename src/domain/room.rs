@@ -111,6 +111,7 @@ pub fn holds(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct GrantModerator {
     /// The permissions the moderator holds from now on (at least one).
+    #[schema(min_items = 1)]
     pub permissions: Vec<Permission>,
 }
 
@@ -140,10 +141,10 @@ text_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct RoomSettings {
     /// 1–100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "non_blank_text")]
     pub name: String,
     /// Up to 1000 characters.
-    #[schema(max_length = 1000)]
+    #[schema(max_length = 1000, pattern = "text")]
     pub description: String,
     pub is_public: bool,
     pub allow_files: bool,
@@ -250,17 +251,13 @@ impl RoomSettingsPatch {
                     format!("{key} must be {}, not {}", json_kind(was), json_kind(value)),
                 ));
             }
-            merged.insert(key.clone(), value.clone());
+            let mut value = value.clone();
+            super::whole_numbers_as_integers(&mut value);
+            merged.insert(key.clone(), value);
         }
         let next: RoomSettings = serde_json::from_value(Value::Object(merged))
             .map_err(|err| AppError::validation("invalid_field", format!("invalid setting: {err}")))?;
         next.validated()
-    }
-
-    /// Whether the patch names no setting at all.
-    pub fn is_empty(&self) -> bool {
-        let known = RoomSettings::new(String::new()).to_map();
-        !self.0.iter().any(|(key, value)| known.contains_key(key) && !value.is_null())
     }
 
     /// The name the patch sets, if any.
@@ -289,6 +286,9 @@ impl utoipa::PartialSchema for RoomSettingsPatch {
         match <RoomSettings as utoipa::PartialSchema>::schema() {
             RefOr::T(Schema::Object(mut object)) => {
                 object.required.clear();
+                for property in object.properties.values_mut() {
+                    *property = nullable(property.clone());
+                }
                 object.description =
                     Some("Any of the room settings; absent or null ones stay unchanged.".into());
                 RefOr::T(Schema::Object(object))
@@ -299,6 +299,23 @@ impl utoipa::PartialSchema for RoomSettingsPatch {
 }
 
 impl ToSchema for RoomSettingsPatch {}
+
+/// `schema`, or null.
+fn nullable(
+    schema: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type};
+    match schema {
+        RefOr::T(Schema::Object(mut object)) if matches!(object.schema_type, SchemaType::Type(_)) => {
+            if let SchemaType::Type(kind) = object.schema_type {
+                object.schema_type = SchemaType::from_iter([kind, Type::Null]);
+            }
+            RefOr::T(Schema::Object(object))
+        }
+        other => OneOfBuilder::new().item(other).item(ObjectBuilder::new().schema_type(Type::Null)).into(),
+    }
+}
 
 /// A room as clients see it (SPEC §10).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -363,8 +380,13 @@ impl ParticipantCursor {
         let invalid =
             || AppError::validation("invalid_cursor", "after must be a next_cursor from an earlier page");
         let (rank, name) = text.split_once(':').ok_or_else(invalid)?;
-        let role_rank: i64 = rank.parse().map_err(|_| invalid())?;
-        if !(0..=2).contains(&role_rank) || name.len() > 64 {
+        let role_rank = match rank {
+            "0" => 0,
+            "1" => 1,
+            "2" => 2,
+            _ => return Err(invalid()),
+        };
+        if name.chars().count() > 64 {
             return Err(invalid());
         }
         Ok(ParticipantCursor { role_rank, name_key: name.to_owned() })
@@ -385,12 +407,15 @@ text_enum! {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct ParticipantQuery {
     /// 1–200, default 100.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// A `next_cursor` from the previous page.
+    #[param(pattern = "^[0-2]:[\\s\\S]{0,64}$")]
     pub after: Option<String>,
     /// `online`: only those who show online, away or busy.
     pub status: Option<ParticipantFilter>,
     /// Username or display-name prefix (case-insensitive), e.g. for @mention autocomplete.
+    #[param(max_length = 64, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub q: Option<String>,
 }
 
@@ -399,18 +424,35 @@ pub struct ParticipantQuery {
 /// an optional event and the first participants.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateRoom {
+    /// Any type but `event`: event rooms come with their event (`POST /api/events`).
     #[serde(rename = "type")]
+    #[schema(value_type = CreatableRoomType)]
     pub room_type: RoomType,
     pub event_id: Option<i64>,
-    /// Users to add. A `private` room with exactly one other user is a direct message.
+    /// Users to add (at most 100). A `private` room with exactly one other user is a
+    /// direct message.
+    #[schema(max_items = 100)]
     pub participant_ids: Option<Vec<UserId>>,
     #[serde(flatten)]
     pub settings: RoomSettingsPatch,
 }
 
+/// The room types a client may create, for the API document.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum CreatableRoomType {
+    Private,
+    Group,
+    Support,
+    General,
+}
+
 /// `POST /api/chat/rooms/{id}/participants` body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AddParticipants {
+    /// 1–100 users.
+    #[schema(min_items = 1, max_items = 100)]
     pub user_ids: Vec<UserId>,
 }
 
@@ -498,9 +540,10 @@ mod tests {
             (err.code(), err.to_string()),
             ("invalid_field", "is_public must be true or false, not text".into())
         );
-        assert!(patch(json!({})).is_empty());
-        assert!(patch(json!({"color": 1, "name": null})).is_empty());
-        assert!(!patch(json!({"allow_voice": false})).is_empty());
+        // A patch that names no setting changes nothing.
+        assert_eq!(patch(json!({})).apply(&current).unwrap(), current);
+        assert_eq!(patch(json!({"color": 1, "name": null})).apply(&current).unwrap(), current);
+        assert_ne!(patch(json!({"allow_voice": false})).apply(&current).unwrap(), current);
     }
 
     #[test]
@@ -508,7 +551,17 @@ mod tests {
         use utoipa::PartialSchema;
         let schema = serde_json::to_value(RoomSettingsPatch::schema()).unwrap();
         let full = serde_json::to_value(<RoomSettings as PartialSchema>::schema()).unwrap();
-        assert_eq!(schema["properties"], full["properties"]);
+        // The same settings, each of which may also be null ("unchanged").
+        let properties = full["properties"].as_object().unwrap();
+        assert_eq!(schema["properties"].as_object().unwrap().len(), properties.len());
+        for (name, setting) in properties {
+            let mut nullable = setting.clone();
+            match setting["type"].as_str() {
+                Some(kind) => nullable["type"] = serde_json::json!([kind, "null"]),
+                None => nullable = serde_json::json!({"oneOf": [setting, {"type": "null"}]}),
+            }
+            assert_eq!(schema["properties"][name], nullable, "{name}");
+        }
         let settings = RoomSettings::new(String::new()).to_map().len();
         assert!(full["required"].as_array().is_some_and(|r| r.len() == settings), "{full}");
         assert!(schema.get("required").is_none_or(|r| r.as_array().is_some_and(Vec::is_empty)), "{schema}");

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{text_enum, trimmed_text};
+use super::text_enum;
 use crate::error::AppError;
 
 pub type UserId = i64;
@@ -12,8 +12,9 @@ pub const USERNAME_MIN: usize = 3;
 pub const USERNAME_MAX: usize = 32;
 /// Shorter passwords are refused.
 pub const PASSWORD_MIN: usize = 8;
-/// Longer passwords are refused before hashing, so a client cannot make us hash megabytes.
-pub const PASSWORD_MAX_BYTES: usize = 1024;
+/// Longer passwords (in characters, so at most 4 KiB) are refused before hashing, so a
+/// client cannot make us hash megabytes.
+pub const PASSWORD_MAX: usize = 1024;
 pub const DISPLAY_NAME_MAX: usize = 64;
 
 text_enum! {
@@ -73,10 +74,10 @@ pub fn validate_password(password: &str) -> Result<(), AppError> {
             format!("password must be at least {PASSWORD_MIN} characters long"),
         ));
     }
-    if password.len() > PASSWORD_MAX_BYTES {
+    if password.chars().count() > PASSWORD_MAX {
         return Err(AppError::validation(
             "invalid_password",
-            format!("password must be at most {PASSWORD_MAX_BYTES} bytes long"),
+            format!("password must be at most {PASSWORD_MAX} characters long"),
         ));
     }
     Ok(())
@@ -84,10 +85,8 @@ pub fn validate_password(password: &str) -> Result<(), AppError> {
 
 /// The display name, trimmed; the username when none (or only blanks) is given.
 pub fn display_name_or(display_name: Option<&str>, username: &Username) -> Result<String, AppError> {
-    match display_name.map(str::trim).filter(|name| !name.is_empty()) {
-        Some(name) => trimmed_text("display_name", name, 1, DISPLAY_NAME_MAX),
-        None => Ok(username.as_str().to_owned()),
-    }
+    Ok(super::optional_text("display_name", display_name, DISPLAY_NAME_MAX)?
+        .unwrap_or_else(|| username.as_str().to_owned()))
 }
 
 #[cfg(test)]

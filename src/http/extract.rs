@@ -51,17 +51,19 @@ pub fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             Ok(_) => AppError::validation("invalid_body", "the body must be a JSON object"),
         });
     }
-    serde_json::from_slice(bytes).map_err(|err| {
-        // serde reports some shape errors (a number where an enum's name belongs) as
-        // syntax errors: the body is malformed only if it is not JSON at all.
-        let shape = err.classify() == serde_json::error::Category::Data
-            || serde_json::from_slice::<IgnoredAny>(bytes).is_ok();
-        if shape {
-            AppError::validation("invalid_body", format!("invalid body: {err}"))
-        } else {
-            AppError::bad_request("malformed_json", format!("the body is not valid JSON: {err}"))
-        }
-    })
+    let err = match serde_json::from_slice(bytes) {
+        Ok(body) => return Ok(body),
+        Err(err) => err,
+    };
+    // serde reports some shape errors (a number where an enum's name belongs) as syntax
+    // errors: the body is malformed only if it is not JSON at all.
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Err(AppError::bad_request("malformed_json", format!("the body is not valid JSON: {err}")));
+    };
+    // A whole-number float where an integer belongs (`"limit": 5.0`) is that integer.
+    crate::domain::whole_numbers_as_integers(&mut value);
+    serde_json::from_value(value)
+        .map_err(|_| AppError::validation("invalid_body", format!("invalid body: {err}")))
 }
 
 impl From<BytesRejection> for AppError {

@@ -51,17 +51,22 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The multipart form of an upload, for the API document.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct UploadForm {
     /// The file; its name's extension must be allowed and agree with its content.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
     /// Message text shown with the file (≤ 4000 characters).
+    #[schema(max_length = 4000, pattern = "text")]
     caption: Option<String>,
-    /// Seconds until the file expires (1 – the server's maximum, default 30 days).
+    /// Seconds until the file expires (1 – the server's maximum, default 30 days; the
+    /// document states this server's maximum).
+    #[schema(minimum = 1, maximum = 2592000)]
     expires_in: Option<i64>,
     /// Makes retries idempotent: a second upload with the same id returns the first message.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     client_id: Option<String>,
 }
 

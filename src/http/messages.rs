@@ -100,7 +100,7 @@ async fn replies(
     responses(
         (status = 200, body = Message),
         (status = 403, description = "`not_sender`, `edit_window_expired`", body = ErrorBody),
-        (status = 409, description = "`message_deleted`", body = ErrorBody),
+        (status = 409, description = "`message_deleted`, `invalid_message_type` (not a text message)", body = ErrorBody),
     ))]
 async fn edit_message(
     State(state): State<AppState>,
@@ -181,8 +181,8 @@ async fn remove_reaction(
     request_body = Vote, security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, body = PollUpdate),
-        (status = 409, description = "`poll_closed`, `message_deleted`", body = ErrorBody),
-        (status = 422, description = "`invalid_vote`, `not_a_poll`", body = ErrorBody),
+        (status = 409, description = "`poll_closed`, `message_deleted`, `not_a_poll`, `invalid_vote` (no such option, or several on a single-choice poll)", body = ErrorBody),
+        (status = 422, description = "`invalid_vote`: no option, or a negative one", body = ErrorBody),
     ))]
 async fn vote(
     State(state): State<AppState>,

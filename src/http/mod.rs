@@ -20,6 +20,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use serde_json::Value;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -75,11 +76,120 @@ impl Modify for SecurityAddon {
     }
 }
 
-/// Every documented route, and the OpenAPI document describing them.
-pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+/// Every documented route, and the OpenAPI document describing them. The document is
+/// finished as JSON, for what utoipa's attributes and types cannot say: the text rules'
+/// patterns (which attributes name by placeholder) and links (utoipa's `Link` writes
+/// `operation_id` where OpenAPI says `operationId`).
+pub fn api() -> (Router<AppState>, Value) {
     let (router, mut doc) = routes();
     document_common_errors(&mut doc);
+    let mut doc = serde_json::to_value(&doc).expect("the API document is JSON");
+    each_object(&mut doc, &mut |schema| {
+        let rule = match schema.get("pattern").and_then(Value::as_str) {
+            Some("text") => crate::domain::TEXT_PATTERN,
+            Some("non_blank_text") => crate::domain::NON_BLANK_TEXT_PATTERN,
+            _ => return,
+        };
+        schema.insert("pattern".into(), rule.into());
+    });
+    document_links(&mut doc);
     (router, doc)
+}
+
+/// Where the id in a creating operation's answer is used next, as an OpenAPI link (so a
+/// client generator, or a fuzzer's stateful phase, can chain them).
+struct Link {
+    method: &'static str,
+    path: &'static str,
+    /// What the paths of the created thing's operations start with.
+    targets: &'static [&'static str],
+    /// Their path parameters, as runtime expressions.
+    parameters: &'static [(&'static str, &'static str)],
+}
+
+const LINKS: &[Link] = &[
+    Link {
+        method: "post",
+        path: "/api/chat/rooms",
+        targets: &["/api/chat/rooms/{id}"],
+        parameters: &[("id", "$response.body#/id")],
+    },
+    Link {
+        method: "post",
+        path: "/api/chat/rooms/{id}/messages",
+        targets: &["/api/chat/messages/{id}"],
+        parameters: &[("id", "$response.body#/id")],
+    },
+    Link {
+        method: "post",
+        path: "/api/chat/rooms/{id}/upload",
+        targets: &["/api/chat/files/{id}"],
+        parameters: &[("id", "$response.body#/attachments/0/id")],
+    },
+    Link {
+        method: "post",
+        path: "/api/chat/rooms/{id}/questions",
+        targets: &["/api/chat/rooms/{id}/questions/{qid}"],
+        parameters: &[("id", "$request.path.id"), ("qid", "$response.body#/id")],
+    },
+    Link {
+        method: "post",
+        path: "/api/events",
+        targets: &["/api/events/{id}", "/api/chat/events/{id}"],
+        parameters: &[("id", "$response.body#/id")],
+    },
+];
+
+/// Adds [`LINKS`] to the first success answer of each creating operation, one link per
+/// operation under the created thing's path.
+fn document_links(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    let operations: Vec<(String, String)> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            let methods = item.as_object().into_iter().flat_map(|m| m.values());
+            methods.filter_map(|op| Some((path.clone(), op.get("operationId")?.as_str()?.to_owned())))
+        })
+        .collect();
+    for Link { method, path, targets: prefixes, parameters } in LINKS {
+        let links: serde_json::Map<String, Value> = operations
+            .iter()
+            .filter(|(target, _)| {
+                prefixes.iter().any(|prefix| target == prefix || target.starts_with(&format!("{prefix}/")))
+            })
+            .map(|(_, operation_id)| {
+                let parameters: serde_json::Map<String, Value> =
+                    parameters.iter().map(|(name, from)| ((*name).to_owned(), (*from).into())).collect();
+                (
+                    operation_id.clone(),
+                    serde_json::json!({"operationId": operation_id, "parameters": parameters}),
+                )
+            })
+            .collect();
+        let responses = paths
+            .get_mut(*path)
+            .and_then(|item| item.get_mut(*method))
+            .and_then(|op| op.get_mut("responses"));
+        let success = responses
+            .and_then(Value::as_object_mut)
+            .and_then(|responses| responses.iter_mut().find(|(status, _)| status.starts_with('2')))
+            .and_then(|(_, response)| response.as_object_mut());
+        if let Some(response) = success {
+            response.insert("links".into(), Value::Object(links));
+        }
+    }
+}
+
+/// Calls `edit` on every JSON object in `value`, outermost first.
+fn each_object(value: &mut Value, edit: &mut dyn FnMut(&mut serde_json::Map<String, Value>)) {
+    match value {
+        Value::Object(fields) => {
+            edit(fields);
+            fields.values_mut().for_each(|v| each_object(v, edit));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| each_object(v, edit)),
+        _ => {}
+    }
 }
 
 fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
@@ -163,11 +273,22 @@ fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
 
 /// The whole HTTP application (Socket.IO is layered on by the caller).
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = api();
+    let (api, mut openapi) = api();
+    let max_expiry = state.limits.max_file_expiry_seconds;
+    // A limit that is a setting: the document states this server's.
+    each_object(&mut openapi, &mut |schema| {
+        if let Some(Value::Object(expires_in)) =
+            schema.get_mut("properties").and_then(|p| p.get_mut("expires_in"))
+        {
+            expires_in.insert("maximum".into(), max_expiry.into());
+        }
+    });
     Router::new()
         .merge(api)
         .merge(web::router())
-        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .merge(
+            SwaggerUi::new("/api/docs").external_urls_from_iter_unchecked([("/api/openapi.json", openapi)]),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.limits.max_json_bytes))

@@ -108,7 +108,9 @@ async fn get_room(
 /// and `room_updated`.
 #[utoipa::path(patch, path = "/api/chat/rooms/{id}", tag = "rooms", params(("id" = i64, Path)),
     request_body = RoomSettingsPatch, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = Room), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Room), (status = 403, body = ErrorBody),
+        (status = 409, description = "`invalid_field`: this room's type cannot be public", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 async fn update_room(
     State(state): State<AppState>,
     auth: AuthUser,

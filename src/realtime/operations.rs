@@ -102,11 +102,14 @@ pub struct OnMessage<T> {
 }
 
 /// Payloads are JSON objects: an array or a scalar is refused rather than read by
-/// position.
+/// position. Whole-number floats count as integers, as in a REST body.
 pub(crate) fn parse<T: DeserializeOwned>(data: Option<Value>) -> AppResult<T> {
     match data {
-        Some(object @ Value::Object(_)) => serde_json::from_value(object)
-            .map_err(|err| AppError::validation("invalid_body", format!("invalid payload: {err}"))),
+        Some(mut object @ Value::Object(_)) => {
+            crate::domain::whole_numbers_as_integers(&mut object);
+            serde_json::from_value(object)
+                .map_err(|err| AppError::validation("invalid_body", format!("invalid payload: {err}")))
+        }
         _ => Err(AppError::validation("invalid_body", "expected a JSON object payload")),
     }
 }
