@@ -94,7 +94,7 @@ pub async fn serve(
             request
         });
         let connection = builder
-            .serve_connection(TokioIo::new(ErrorBodies::new(tcp)), TowerToHyperService::new(service))
+            .serve_connection(TokioIo::new(ErrorBodies::new(tcp, slot)), TowerToHyperService::new(service))
             .with_upgrades();
         let (mut stopping, open) = (stopping.clone(), open.clone());
         tokio::spawn(async move {
@@ -110,7 +110,7 @@ pub async fn serve(
             if let Err(err) = result {
                 tracing::debug!(%peer, error = %err, "connection ended with an error");
             }
-            drop((slot, open));
+            drop(open);
         });
     }
     drop(listener);
@@ -182,7 +182,8 @@ fn rewrite_automatic_answer(head: &[u8]) -> Option<Vec<u8>> {
     out.extend_from_slice(&head[..at]);
     out.extend_from_slice(
         format!(
-            "\r\ncontent-type: application/json\r\nx-content-type-options: nosniff\r\ncontent-length: {}\r\n",
+            "\r\ncontent-type: application/json\r\nx-content-type-options: nosniff\r\n\
+             content-security-policy: default-src 'none'; frame-ancestors 'none'\r\ncontent-length: {}\r\n",
             body.len()
         )
         .as_bytes(),
@@ -198,11 +199,14 @@ struct ErrorBodies<T> {
     inner: T,
     /// A rewritten answer not yet fully written, and how much of it was.
     pending: Option<(Vec<u8>, usize)>,
+    /// The address's connection slot, held as long as the byte stream lives: an upgraded
+    /// connection (a WebSocket) outlives hyper's connection future but keeps this stream.
+    _slot: Option<Slot>,
 }
 
 impl<T> ErrorBodies<T> {
-    fn new(inner: T) -> Self {
-        ErrorBodies { inner, pending: None }
+    fn new(inner: T, slot: Option<Slot>) -> Self {
+        ErrorBodies { inner, pending: None, _slot: slot }
     }
 }
 
@@ -289,6 +293,7 @@ mod tests {
         let (head_part, body) = out.split_once("\r\n\r\n").unwrap();
         assert!(head_part.contains("content-type: application/json"), "{out}");
         assert!(head_part.contains(&format!("content-length: {}", body.len())), "{out}");
+        assert!(head_part.contains("content-security-policy: default-src 'none'"), "{out}");
         let json: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(json["error"]["code"], "headers_too_large");
         let ours =

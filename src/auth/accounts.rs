@@ -39,6 +39,15 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// `POST /api/auth/password` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// 8–1024 characters.
+    #[schema(min_length = 8, max_length = 1024)]
+    pub new_password: String,
+}
+
 /// A new login session: the bearer token (also set as the HttpOnly cookie) and its user.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Session {
@@ -176,12 +185,17 @@ pub async fn login(state: &AppState, req: LoginRequest, client: IpAddr) -> AppRe
         Ok(username) => state.store.user_credentials(&username.folded()).await?,
         Err(_) => None,
     };
-    let (phc, user) = match credentials {
-        Some(found) => (Some(found.password_hash.clone()), Some(found.user())),
-        None => (None, None),
+    let (phc, disabled, user) = match credentials {
+        Some(found) => (Some(found.password_hash.clone()), found.disabled_at.is_some(), Some(found.user())),
+        None => (None, false, None),
     };
     let matches = state.passwords.verify(req.password, phc).await?;
     match user {
+        // Only someone who knows the password learns that the account is disabled.
+        Some(_) if matches && disabled => Err(AppError::forbidden_because(
+            "account_disabled",
+            "this account has been disabled; ask the event's support staff",
+        )),
         Some(user) if matches => start_session(state, user).await,
         _ => {
             state.login_limiter.record_failure(client, &req.username).await;
@@ -194,6 +208,50 @@ pub async fn login(state: &AppState, req: LoginRequest, client: IpAddr) -> AppRe
 pub async fn logout(state: &AppState, auth: &AuthUser) -> AppResult<()> {
     state.store.delete_session(&auth.token_hash).await?;
     state.publisher.publish(ChatEvent::SessionEnded { session_id: auth.session_id }).await;
+    Ok(())
+}
+
+/// Disconnects the sockets of ended sessions, on every instance.
+async fn end_sessions(state: &AppState, session_ids: Vec<i64>) {
+    for session_id in session_ids {
+        state.publisher.publish(ChatEvent::SessionEnded { session_id }).await;
+    }
+}
+
+/// Changes the caller's password once they prove the current one; every other session of
+/// theirs ends (their sockets disconnect), the one making the change goes on.
+pub async fn change_password(state: &AppState, auth: &AuthUser, req: ChangePasswordRequest) -> AppResult<()> {
+    user::validate_password(&req.new_password)?;
+    let current = state.store.password_hash(auth.user.id).await?;
+    if !state.passwords.verify(req.current_password, current).await? {
+        return Err(AppError::forbidden_because("wrong_password", "the current password is not right"));
+    }
+    let hash = state.passwords.hash(req.new_password).await?;
+    let ended = state.store.set_password(auth.user.id, &hash, auth.session_id).await?;
+    end_sessions(state, ended.ok_or(AppError::Unauthenticated)?).await;
+    Ok(())
+}
+
+/// Disables or enables an account (admins). A disabled account cannot sign in, and every
+/// session of it ends at once, its sockets disconnected on every instance.
+pub async fn set_disabled(
+    state: &AppState,
+    caller: &AuthUser,
+    user_id: user::UserId,
+    disabled: bool,
+) -> AppResult<()> {
+    if caller.user.role != Role::Admin {
+        return Err(AppError::forbidden("only admins disable or enable accounts"));
+    }
+    if user_id == caller.user.id {
+        return Err(AppError::conflict("cannot_disable_self", "admins cannot disable their own account"));
+    }
+    let at = disabled.then(|| state.clock.now_ms());
+    let ended = state.store.set_disabled(user_id, at).await?.ok_or(AppError::NotFound("user"))?;
+    if disabled {
+        tracing::info!(user_id, by = caller.user.id, sessions = ended.len(), "account disabled");
+    }
+    end_sessions(state, ended).await;
     Ok(())
 }
 

@@ -9,9 +9,9 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::Json;
+use super::extract::{Json, Path};
 use crate::auth::SESSION_COOKIE;
-use crate::auth::accounts::{self, AuthUser, LoginRequest, RegisterRequest, Session};
+use crate::auth::accounts::{self, AuthUser, ChangePasswordRequest, LoginRequest, RegisterRequest, Session};
 use crate::domain::user::User;
 use crate::error::{AppResult, ErrorBody};
 use crate::state::AppState;
@@ -22,6 +22,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(disable_user))
+        .routes(routes!(enable_user))
 }
 
 /// `Set-Cookie` for a session token; `None` clears the cookie.
@@ -109,4 +112,71 @@ async fn logout(State(state): State<AppState>, auth: AuthUser) -> AppResult<Resp
     ))]
 async fn me(auth: AuthUser) -> axum::Json<User> {
     axum::Json(auth.user)
+}
+
+/// # `POST /api/auth/password`
+///
+/// Changes the caller's password. Every other session of the account ends at once (its
+/// sockets disconnect); the session making the change goes on.
+#[utoipa::path(post, path = "/api/auth/password", tag = "auth", request_body = ChangePasswordRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Password changed; other sessions ended"),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 403, description = "`wrong_password`: the current password does not match", body = ErrorBody),
+        (status = 422, description = "`weak_password`, `invalid_password`", body = ErrorBody),
+    ))]
+async fn change_password(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Json(req): Json<ChangePasswordRequest>,
+) -> AppResult<StatusCode> {
+    accounts::change_password(&state, &auth, req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// # `POST /api/admin/users/{id}/disable`
+///
+/// Admins only. The account can no longer sign in and every session of it ends at once,
+/// its sockets disconnected on every instance. Disabling a disabled account changes
+/// nothing.
+#[utoipa::path(post, path = "/api/admin/users/{id}/disable", tag = "admin",
+    params(("id" = i64, Path, description = "User id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Disabled"),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+        (status = 409, description = "`cannot_disable_self`", body = ErrorBody),
+    ))]
+async fn disable_user(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
+    accounts::set_disabled(&state, &auth, id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// # `POST /api/admin/users/{id}/enable`
+///
+/// Admins only: a disabled account may sign in again (its old sessions stay ended).
+#[utoipa::path(post, path = "/api/admin/users/{id}/enable", tag = "admin",
+    params(("id" = i64, Path, description = "User id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Enabled"),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+        (status = 409, description = "`cannot_disable_self`", body = ErrorBody),
+    ))]
+async fn enable_user(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
+    accounts::set_disabled(&state, &auth, id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -139,8 +139,24 @@ fn enqueue(socket: &SocketRef, job: Job) {
     }
 }
 
+/// Marks the queue as not draining if the drain task ends any other way than by
+/// emptying it (a panic outside an operation), so the next event starts a new one.
+struct Draining<'a> {
+    queue: &'a SocketQueue,
+    emptied: bool,
+}
+
+impl Drop for Draining<'_> {
+    fn drop(&mut self) {
+        if !self.emptied {
+            self.queue.lock().draining = false;
+        }
+    }
+}
+
 /// Runs the socket's queue in order until it is empty.
 async fn drain(socket: SocketRef, queue: Arc<SocketQueue>) {
+    let mut guard = Draining { queue: &queue, emptied: false };
     loop {
         let job = {
             let mut pending = queue.lock();
@@ -151,14 +167,18 @@ async fn drain(socket: SocketRef, queue: Arc<SocketQueue>) {
                 }
                 None => {
                     pending.draining = false;
+                    guard.emptied = true;
                     return;
                 }
             }
         };
-        crate::chat::presence::touch(&queue.state, queue.user.user.id).await;
         let cx = Cx { state: &queue.state, socket: &socket, user: &queue.user };
         // Boxed by the table: an operation's state machine lives only while it runs.
-        let running = AssertUnwindSafe((job.operation.run)(&cx, job.data)).catch_unwind();
+        let running = AssertUnwindSafe(async {
+            crate::chat::presence::touch(&queue.state, queue.user.user.id).await;
+            (job.operation.run)(&cx, job.data).await
+        })
+        .catch_unwind();
         let result = running.await.unwrap_or_else(|panic| {
             let what =
                 panic.downcast_ref::<&str>().copied().or(panic.downcast_ref::<String>().map(String::as_str));

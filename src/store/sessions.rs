@@ -52,7 +52,7 @@ impl Store {
     ) -> Result<Option<SessionUser>, sqlx::Error> {
         const SQL: &str = "SELECT s.session_id, s.expires_at, u.user_id, u.username, u.display_name, u.role \
             FROM session s JOIN app_user u ON u.user_id = s.user_id \
-            WHERE s.token_hash = $1 AND s.expires_at > $2";
+            WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL";
         with_pool!(self, reader, |pool| {
             sqlx::query_as::<_, SessionUser>(SQL).bind(token_hash).bind(now).fetch_optional(pool).await
         })
@@ -71,5 +71,53 @@ impl Store {
         const SQL: &str = "DELETE FROM session WHERE expires_at <= $1 RETURNING session_id";
         with_pool!(self, writer, |pool| { sqlx::query_as::<_, (i64,)>(SQL).bind(now).fetch_all(pool).await })
             .map(|rows| rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Sets a new password hash and ends every other session of the user, in one
+    /// transaction; returns the ended sessions, or `None` if there is no such user.
+    pub async fn set_password(
+        &self,
+        user_id: UserId,
+        password_hash: &str,
+        keep_session: i64,
+    ) -> Result<Option<Vec<i64>>, sqlx::Error> {
+        const UPDATE: &str = "UPDATE app_user SET password_hash = $1 WHERE user_id = $2";
+        const END: &str = "DELETE FROM session WHERE user_id = $1 AND session_id <> $2 RETURNING session_id";
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(UPDATE).bind(password_hash).bind(user_id).execute(&mut *tx).await?;
+            if done.rows_affected() == 0 {
+                return Ok(None);
+            }
+            let ended: Vec<(i64,)> =
+                sqlx::query_as(END).bind(user_id).bind(keep_session).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(ended.into_iter().map(|(id,)| id).collect()))
+        })
+    }
+
+    /// Disables (`Some(at)`) or enables (`None`) an account; disabling ends every session
+    /// of it, in the same transaction. Returns the ended sessions, or `None` if there is
+    /// no such user.
+    pub async fn set_disabled(
+        &self,
+        user_id: UserId,
+        disabled_at: Option<Millis>,
+    ) -> Result<Option<Vec<i64>>, sqlx::Error> {
+        const UPDATE: &str = "UPDATE app_user SET disabled_at = $1 WHERE user_id = $2";
+        const END: &str = "DELETE FROM session WHERE user_id = $1 RETURNING session_id";
+        with_pool!(self, writer, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(UPDATE).bind(disabled_at).bind(user_id).execute(&mut *tx).await?;
+            if done.rows_affected() == 0 {
+                return Ok(None);
+            }
+            let ended: Vec<(i64,)> = match disabled_at {
+                Some(_) => sqlx::query_as(END).bind(user_id).fetch_all(&mut *tx).await?,
+                None => Vec::new(),
+            };
+            tx.commit().await?;
+            Ok(Some(ended.into_iter().map(|(id,)| id).collect()))
+        })
     }
 }

@@ -38,6 +38,8 @@ pub struct UserCredentials {
     #[sqlx(flatten)]
     user: UserRow,
     pub password_hash: String,
+    /// Set while an admin has the account disabled.
+    pub disabled_at: Option<i64>,
 }
 
 impl UserCredentials {
@@ -71,11 +73,20 @@ impl Store {
         &self,
         username_folded: &str,
     ) -> Result<Option<UserCredentials>, sqlx::Error> {
-        const SQL: &str = "SELECT user_id, username, display_name, role, password_hash \
+        const SQL: &str = "SELECT user_id, username, display_name, role, password_hash, disabled_at \
             FROM app_user WHERE username_folded = $1";
         with_pool!(self, reader, |pool| {
             sqlx::query_as::<_, UserCredentials>(SQL).bind(username_folded).fetch_optional(pool).await
         })
+    }
+
+    /// A user's password hash, to check the current password before changing it.
+    pub async fn password_hash(&self, user_id: UserId) -> Result<Option<String>, sqlx::Error> {
+        const SQL: &str = "SELECT password_hash FROM app_user WHERE user_id = $1";
+        with_pool!(self, reader, |pool| {
+            sqlx::query_as::<_, (String,)>(SQL).bind(user_id).fetch_optional(pool).await
+        })
+        .map(|row| row.map(|(hash,)| hash))
     }
 
     /// Every admin's id (support rooms include them all).

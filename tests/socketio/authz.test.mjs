@@ -96,6 +96,13 @@ const REST = [
   { op: 'POST /api/auth/login', expect: X.public, run: (c) => c.rest('POST', '/api/auth/login', { username: c.loginName, password: PASSWORD }) },
   { op: 'POST /api/auth/logout', expect: X.signedIn, run: async (c) => c.rest('POST', '/api/auth/logout', undefined, await c.freshSession()) },
   { op: 'GET /api/auth/me', expect: X.signedIn, run: (c) => c.rest('GET', '/api/auth/me') },
+  // Any session may change its own password; a real change would end the actor's other
+  // sessions, which later cells use, so every cell offers a wrong current password (403
+  // for every signed-in caller; the change itself is tested in hardening.test.mjs).
+  { op: 'POST /api/auth/password', variant: 'wrong current password', expect: '401 403 403 403 | 403 403 403 403 403 403 | 403 403 403', run: (c) => c.rest('POST', '/api/auth/password', { current_password: 'not the password', new_password: 'another-password-1' }) },
+  // Accounts are disabled and enabled by admins only (SPEC §5: support staff).
+  { op: 'POST /api/admin/users/{id}/disable', expect: '401 403 403 403 | 403 403 403 403 403 403 | 403 403 ok', run: async (c) => c.rest('POST', `/api/admin/users/${(await c.g.spare()).id}/disable`) },
+  { op: 'POST /api/admin/users/{id}/enable', expect: '401 403 403 403 | 403 403 403 403 403 403 | 403 403 ok', run: async (c) => c.rest('POST', `/api/admin/users/${(await c.g.spare()).id}/enable`) },
 
   // events (SPEC §2, §7, §7a)
   { op: 'POST /api/events', expect: X.signedIn, run: (c) => c.rest('POST', '/api/events', { title: 'Side event', starts_at: inAWeek() }) },
@@ -452,8 +459,8 @@ describe('authorization matrix (issue 15; SPEC §2–§7a)', () => {
     assert.equal(users.admin.role, 'admin');
     g = { users };
     // Spare users for destructive cells: victims, users to add, event bans.
-    // (17 rows take one each per actor; spare() registers more if they run out.)
-    const needed = 17 * ACTORS.length + 10;
+    // (19 rows take one each per actor; spare() registers more if they run out.)
+    const needed = 19 * ACTORS.length + 10;
     const extra = await pool(Array.from({ length: needed }, () => () => newUser('v')), 8);
     spares.push(...extra);
     g.spare = spare;

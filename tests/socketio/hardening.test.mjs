@@ -128,6 +128,66 @@ describe('issue 8 on a default server', () => {
     assert.equal(ack?.ok, true, `send on the other session's socket: ${show(ack)}`);
   });
 
+  test('8.1: a password change disconnects every other session of the account, keeps the one making it', async () => {
+    const u = await user(server, 'passwd');
+    const other = await login(server.url, u.username, PASSWORD);
+    assert.equal(other.status, 200, `login: ${other.text}`);
+    const mine = await openSocket(server, u);
+    const theirs = await openSocket(server, { token: other.body.token });
+    const goneMine = disconnected(mine);
+    const goneTheirs = disconnected(theirs);
+
+    const wrong = await api(server.url, u.token, 'POST', '/api/auth/password', { current_password: 'not-the-password', new_password: 'a-new-password-1' });
+    assertErrorBody(wrong, 403, 'wrong_password', 'wrong current password');
+    assert.equal(await within(goneTheirs, 500), 'timeout', 'a refused change ended a session');
+
+    const changed = await api(server.url, u.token, 'POST', '/api/auth/password', { current_password: PASSWORD, new_password: 'a-new-password-1' });
+    assert.equal(changed.status, 204, `change: ${changed.status} ${changed.text}`);
+    assert.notEqual(await within(goneTheirs, 3000), 'timeout', 'the other session\'s socket is still connected after the password change');
+    assert.equal((await api(server.url, other.body.token, 'GET', '/api/auth/me')).status, 401);
+    // The session that made the change goes on, over REST and on its socket.
+    assert.equal(await within(goneMine, 500), 'timeout', 'the changing session\'s socket was disconnected');
+    assert.equal((await api(server.url, u.token, 'GET', '/api/auth/me')).status, 200);
+    // Only the new password signs in.
+    assert.equal((await login(server.url, u.username, PASSWORD)).status, 401);
+    assert.equal((await login(server.url, u.username, 'a-new-password-1')).status, 200);
+  });
+
+  test('8.1: disabling an account disconnects all its sockets and refuses its sign-in until enabled', async () => {
+    const adminName = uniq('staff');
+    await createUserCli(server, adminName, { admin: true });
+    const adminLogin = await login(server.url, adminName, PASSWORD);
+    assert.equal(adminLogin.status, 200, `admin login: ${adminLogin.text}`);
+    const admin = { token: adminLogin.body.token, id: adminLogin.body.user.id };
+    const u = await user(server, 'disabled');
+    const bystander = await user(server, 'bystander');
+    const second = await login(server.url, u.username, PASSWORD);
+    const sockets = [await openSocket(server, u), await openSocket(server, { token: second.body.token })];
+    const gone = sockets.map(disconnected);
+    const bystanderSocket = await openSocket(server, bystander);
+    const bystanderGone = disconnected(bystanderSocket);
+
+    // Not an admin: refused, nothing ends.
+    assertErrorBody(await api(server.url, bystander.token, 'POST', `/api/admin/users/${u.id}/disable`), 403, 'forbidden', 'non-admin disable');
+    assert.equal((await api(server.url, u.token, 'GET', '/api/auth/me')).status, 200);
+    assertErrorBody(await api(server.url, admin.token, 'POST', '/api/admin/users/999999/disable'), 404, 'not_found', 'unknown user');
+    assertErrorBody(await api(server.url, admin.token, 'POST', `/api/admin/users/${admin.id}/disable`), 409, 'cannot_disable_self', 'self');
+
+    const out = await api(server.url, admin.token, 'POST', `/api/admin/users/${u.id}/disable`);
+    assert.equal(out.status, 204, `disable: ${out.status} ${out.text}`);
+    for (const g of gone) assert.notEqual(await within(g, 3000), 'timeout', 'a socket of the disabled account is still connected');
+    assert.equal(await within(bystanderGone, 300), 'timeout', 'another user was disconnected');
+    assert.equal((await api(server.url, u.token, 'GET', '/api/auth/me')).status, 401);
+    assertErrorBody(await login(server.url, u.username, PASSWORD), 403, 'account_disabled', 'login while disabled');
+    // A wrong password does not reveal that the account is disabled.
+    assert.equal((await login(server.url, u.username, 'wrong-password')).status, 401);
+    await assert.rejects(connect(server.url, { auth: { token: u.token } }), 'a disabled account opened a socket');
+
+    const back = await api(server.url, admin.token, 'POST', `/api/admin/users/${u.id}/enable`);
+    assert.equal(back.status, 204, `enable: ${back.status} ${back.text}`);
+    assert.equal((await login(server.url, u.username, PASSWORD)).status, 200);
+  });
+
   // ----- 6 -----------------------------------------------------------------
   test('8.6: a cookie POST with a foreign Referer and no Origin is refused 403 cross_origin_refused', async () => {
     const u = await user(server, 'csrf');
@@ -620,6 +680,35 @@ describe('8.3 connections per client address (EVENTSYNC_MAX_CONNECTIONS_PER_IP=5
     await sleep(300);
     const again = await rawExchange(server.port, GET, { timeoutMs: 3000 });
     assert.equal(again.response?.status, 200, `after the held connections closed: ${show(again.raw.toString())}`);
+  });
+
+  test('8.3: open WebSockets count against the per-address cap for as long as they are open', async () => {
+    // Registered from another address, so that no kept-alive HTTP connection of
+    // 127.0.0.1 takes a slot.
+    const reg = await registerFrom(server.url, uniq('wscap'), '127.0.0.3');
+    assert.equal(reg.status, 201, `register: ${reg.text}`);
+    const u = { token: reg.body.token };
+    const sockets = [];
+    try {
+      for (let i = 0; i < CAP; i++) sockets.push((await connect(server.url, { auth: { token: u.token } })).socket);
+      await sleep(200);
+      assert.ok(sockets.every((s) => s.connected), 'a WebSocket within the cap was closed');
+      const extra = await rawExchange(server.port, GET, { timeoutMs: 3000 });
+      assert.notEqual(extra.response?.status, 200, `a request from 127.0.0.1 was served while it held ${CAP} WebSockets`);
+      // Another address is not affected.
+      const other = await rawExchange(server.port, GET, { localAddress: '127.0.0.2', timeoutMs: 3000 });
+      assert.equal(other.response?.status, 200, `127.0.0.2: ${show(other.raw.toString())}`);
+    } finally {
+      for (const s of sockets) s.disconnect();
+    }
+    // Closing the WebSockets gives the slots back.
+    let again;
+    for (let i = 0; i < 30; i++) {
+      await sleep(100);
+      again = await rawExchange(server.port, GET, { timeoutMs: 3000 });
+      if (again.response?.status === 200) break;
+    }
+    assert.equal(again.response?.status, 200, `after the WebSockets closed: ${show(again.raw.toString())}`);
   });
 });
 
