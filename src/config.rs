@@ -219,6 +219,10 @@ pub struct Limits {
     /// comma-separated single words, matched ignoring case, accents and width.
     #[arg(long, env = "EVENTSYNC_BLOCKED_WORDS", value_delimiter = ',')]
     pub blocked_words: Vec<String>,
+    /// A file of more such words, one per line (blank lines and lines starting with `#`
+    /// are skipped), read at start-up and added to `--blocked-words`.
+    #[arg(long, env = "EVENTSYNC_BLOCKED_WORDS_FILE")]
+    pub blocked_words_file: Option<std::path::PathBuf>,
     /// Messages one user may post per room per flood window in rooms with moderation on.
     #[arg(long, env = "EVENTSYNC_RATE_LIMIT_FLOOD_MESSAGES", default_value_t = 5)]
     pub rate_limit_flood_messages: u32,
@@ -272,6 +276,18 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// Adds the words of `--blocked-words-file` to the server's list; a file that cannot
+    /// be read stops the start.
+    pub fn load_blocked_words_file(&mut self) -> Result<(), String> {
+        let Some(path) = &self.blocked_words_file else {
+            return Ok(());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| format!("cannot read the blocked words file {}: {err}", path.display()))?;
+        self.blocked_words.extend(blocked_words_in(&text));
+        Ok(())
+    }
+
     pub fn session_ttl(&self) -> Duration {
         Duration::from_secs(self.session_ttl_seconds)
     }
@@ -321,6 +337,11 @@ impl ServeArgs {
     }
 }
 
+/// The words of a blocked-words file: one per line, skipping blank and `#` lines.
+fn blocked_words_in(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#')).map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,5 +368,20 @@ mod tests {
         assert_eq!(limits.max_json_bytes, 65536);
         assert!(limits.rate_limits_on());
         assert_eq!(limits.rate_limit_login_per_username, 10);
+    }
+
+    #[test]
+    fn a_blocked_words_file_adds_to_the_list_and_an_unreadable_one_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("eventsync-words-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("words.txt");
+        std::fs::write(&path, "# the venue's list\nspoiler\n\n  leak  \n").unwrap();
+        let mut limits = Limits { blocked_words: vec!["scam".into()], ..Limits::default() };
+        limits.blocked_words_file = Some(path);
+        limits.load_blocked_words_file().unwrap();
+        assert_eq!(limits.blocked_words, ["scam", "spoiler", "leak"]);
+        limits.blocked_words_file = Some(dir.join("missing.txt"));
+        assert!(limits.load_blocked_words_file().unwrap_err().contains("missing.txt"));
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::clock::{Millis, to_rfc3339};
+
 /// The cause behind an `Internal` error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -28,6 +30,10 @@ pub enum AppError {
     InvalidCredentials,
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
+    /// 403 for a restriction that ends (`muted`, `banned`): the body says until when
+    /// (`until`, absent when it lasts until lifted).
+    #[error("{message}")]
+    Restricted { code: &'static str, message: String, until: Option<Millis> },
     #[error(
         "cross-origin request refused: use the Authorization header, or call from the server's own origin"
     )]
@@ -68,6 +74,14 @@ pub struct ErrorDetail {
     pub code: String,
     /// Human-readable explanation.
     pub message: String,
+    /// `rate_limited`, `server_busy`: seconds to wait before trying again (also the
+    /// `Retry-After` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+    /// `muted`, `banned`: when the restriction ends (RFC 3339); absent when it lasts
+    /// until lifted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 /// `{"error": {"code", "message"}}`.
@@ -108,7 +122,8 @@ impl AppError {
             AppError::Validation { code, .. }
             | AppError::BadRequest { code, .. }
             | AppError::Conflict { code, .. }
-            | AppError::Forbidden { code, .. } => code,
+            | AppError::Forbidden { code, .. }
+            | AppError::Restricted { code, .. } => code,
             AppError::Gone(code, _) => code,
             AppError::Unauthenticated => "unauthenticated",
             AppError::InvalidCredentials => "invalid_credentials",
@@ -130,7 +145,9 @@ impl AppError {
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden { .. } | AppError::CrossOrigin => StatusCode::FORBIDDEN,
+            AppError::Forbidden { .. } | AppError::Restricted { .. } | AppError::CrossOrigin => {
+                StatusCode::FORBIDDEN
+            }
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Gone(..) => StatusCode::GONE,
@@ -147,7 +164,27 @@ impl AppError {
 
     /// The JSON body, with internal details withheld.
     pub fn body(&self) -> ErrorBody {
-        ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message: self.to_string() } }
+        let until = match self {
+            AppError::Restricted { until: Some(until), .. } => Some(to_rfc3339(*until)),
+            _ => None,
+        };
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.to_string(),
+                retry_after: self.retry_after(),
+                until,
+            },
+        }
+    }
+
+    /// Seconds a client should wait before trying again, where that is known.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            AppError::Busy => Some(1),
+            _ => None,
+        }
     }
 }
 
@@ -157,11 +194,7 @@ impl IntoResponse for AppError {
             tracing::error!(error = %err, source = ?err, "internal error");
         }
         let status = self.status();
-        let retry_after = match &self {
-            AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
-            AppError::Busy => Some(1),
-            _ => None,
-        };
+        let retry_after = self.retry_after();
         let mut response = (status, axum::Json(self.body())).into_response();
         if let Some(secs) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -210,6 +243,20 @@ mod tests {
         let response = AppError::RateLimited { retry_after_secs: 7 }.into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+        let body = serde_json::to_value(AppError::RateLimited { retry_after_secs: 7 }.body()).unwrap();
+        assert_eq!(body["error"]["retry_after"], 7);
+        assert!(body["error"].get("until").is_none(), "{body}");
+    }
+
+    #[test]
+    fn restrictions_say_until_when() {
+        let err = AppError::Restricted { code: "banned", message: "banned".into(), until: Some(0) };
+        assert_eq!(err.status(), StatusCode::FORBIDDEN);
+        let body = serde_json::to_value(err.body()).unwrap();
+        assert_eq!(body["error"]["code"], "banned");
+        assert_eq!(body["error"]["until"], "1970-01-01T00:00:00Z");
+        let lasting = AppError::Restricted { code: "muted", message: "muted".into(), until: None };
+        assert!(serde_json::to_value(lasting.body()).unwrap()["error"].get("until").is_none());
     }
 
     #[test]

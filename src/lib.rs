@@ -72,6 +72,8 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), BoxError> {
+    let mut config = config;
+    config.limits.load_blocked_words_file()?;
     let store = Store::open(&config.storage, config.limits.sqlite_readers).await?;
     let grace = Duration::from_secs(config.limits.shutdown_grace_seconds);
     let (socket_layer, io) = realtime::layer();

@@ -412,6 +412,15 @@ async fn event_wide_bans_cover_rooms_created_later() {
         (&log["entries"][0]["action"], &log["entries"][0]["reason"]),
         (&json!("ban"), &json!("harassment"))
     );
+    let said = |room: Value| {
+        let server = &server;
+        let organizer = organizer.clone();
+        async move {
+            let history = server.history(&organizer, &room, "").await;
+            history["messages"].as_array().unwrap().last().unwrap()["content"].clone()
+        }
+    };
+    assert_eq!(said(event_room.clone()).await, "orga banned atte from the whole event");
 
     expect_ok(
         server
@@ -423,6 +432,8 @@ async fn event_wide_bans_cover_rooms_created_later() {
             .await,
     )
     .await;
+    assert_eq!(said(event_room.clone()).await, "orga lifted atte's ban from the whole event");
+    assert_eq!(said(later["id"].clone()).await, "orga lifted atte's ban from the whole event");
     expect_ok(server.post(&join_later, Some(&attendee), json!({})).await).await;
 }
 
@@ -457,4 +468,174 @@ async fn blocked_words_reject_or_mask_only_with_moderation_on() {
     assert_eq!(masked["content"], "no ***, ***");
     let response = server.patch(&base, &owner, json!({"blocked_words": ["two words"]})).await;
     assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
+}
+
+/// Moderators never act on the owner, the event's organizer or a moderator stronger than
+/// they are, whether they mute or take someone out with `manage_room`; removals are
+/// logged; the organizer moderates an event room an admin made as its owner would.
+#[tokio::test]
+async fn nobody_acts_on_owners_organizers_or_stronger_moderators_and_removals_are_logged() {
+    let server = TestServer::start().await;
+    let (owner, owner_user) = server.register("ottilie").await;
+    let (moderator, moderator_user) = server.register("mona").await;
+    let (strong, strong_user) = server.register("stella").await;
+    let (victim, victim_user) = server.register("vince").await;
+    let room = server.create_room(&owner, json!({"type": "general", "name": "Lobby"})).await;
+    let base = format!("/api/chat/rooms/{}", room["id"]);
+    for token in [&moderator, &strong, &victim] {
+        expect_ok(server.post(&format!("{base}/join"), Some(token), json!({})).await).await;
+    }
+    let grant = |user: &Value, permissions: Value| {
+        let path = format!("{base}/moderators/{}", user["id"]);
+        let (server, owner) = (&server, owner.clone());
+        async move { expect_ok(server.put(&path, &owner, json!({ "permissions": permissions })).await).await }
+    };
+    grant(&moderator_user, json!(["mute", "manage_room"])).await;
+    grant(&strong_user, json!(["ban"])).await;
+
+    let mute = format!("{base}/mute");
+    let refused = server.post(&mute, Some(&moderator), json!({"user_id": owner_user["id"]})).await;
+    assert_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+    let refused = server.post(&mute, Some(&moderator), json!({"user_id": strong_user["id"]})).await;
+    assert_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+    for target in [&owner_user, &strong_user] {
+        let path = format!("{base}/participants/{}", target["id"]);
+        assert_error(server.delete(&path, &moderator, None).await, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+    let path = format!("{base}/participants/{}", victim_user["id"]);
+    let removed = server.delete(&path, &moderator, None).await;
+    assert!(removed.status().is_success(), "{}", removed.status());
+    let ids: Vec<Value> =
+        expect_ok(server.get(&format!("{base}/participants"), Some(&owner)).await).await["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["user"]["id"].clone())
+            .collect();
+    assert!(!ids.contains(&victim_user["id"]), "{ids:?}");
+    assert!(ids.contains(&strong_user["id"]) && ids.contains(&owner_user["id"]), "{ids:?}");
+    let log = expect_ok(server.get(&format!("{base}/moderation-log"), Some(&owner)).await).await;
+    assert_eq!(
+        (&log["entries"][0]["action"], &log["entries"][0]["target"]["id"]),
+        (&json!("remove_participant"), &victim_user["id"]),
+        "{log}"
+    );
+    let last =
+        server.history(&owner, &room["id"], "").await["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["content"], "mona removed vince");
+
+    // An event room an admin made: the organizer is no participant's owner there, yet
+    // moderates it, and nobody there moderates the organizer.
+    let (admin, _) = server.create_admin("oadmin").await;
+    let (organizer, organizer_user) = server.register("orla").await;
+    let (attendee, attendee_user) = server.register("atticus").await;
+    let event = expect_ok(
+        server
+            .post(
+                "/api/events",
+                Some(&organizer),
+                json!({"title": "Summit", "starts_at": "2030-01-01T09:00:00Z"}),
+            )
+            .await,
+    )
+    .await;
+    expect_ok(
+        server.post(&format!("/api/events/{}/register", event["id"]), Some(&attendee), json!({})).await,
+    )
+    .await;
+    let side = server
+        .create_room(&admin, json!({"type": "general", "name": "Side stage", "event_id": event["id"]}))
+        .await;
+    let side_base = format!("/api/chat/rooms/{}", side["id"]);
+    for token in [&organizer, &attendee] {
+        expect_ok(server.post(&format!("{side_base}/join"), Some(token), json!({})).await).await;
+    }
+    expect_ok(
+        server
+            .post(&format!("{side_base}/mute"), Some(&organizer), json!({"user_id": attendee_user["id"]}))
+            .await,
+    )
+    .await;
+    let grant = format!("{side_base}/moderators/{}", attendee_user["id"]);
+    expect_ok(server.put(&grant, &organizer, json!({"permissions": ["mute", "kick"]})).await).await;
+    let refused = server
+        .post(&format!("{side_base}/kick"), Some(&attendee), json!({"user_id": organizer_user["id"]}))
+        .await;
+    assert_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+}
+
+/// A ban and a mute say until when as a field, a refused post says how long to wait as
+/// one, and a banned user cannot be added back.
+#[tokio::test]
+async fn refusals_carry_until_and_retry_after_and_bans_stop_re_adding() {
+    let server = TestServer::start().await;
+    let (owner, _) = server.register("bea").await;
+    let (member, member_user) = server.register("boz").await;
+    let room = server
+        .create_room(&owner, json!({"type": "group", "name": "Crew", "participant_ids": [member_user["id"]]}))
+        .await;
+    let base = format!("/api/chat/rooms/{}", room["id"]);
+
+    let muted = expect_ok(
+        server
+            .post(
+                &format!("{base}/mute"),
+                Some(&owner),
+                json!({"user_id": member_user["id"], "duration_seconds": 600}),
+            )
+            .await,
+    )
+    .await;
+    let refused = server.post(&format!("{base}/messages"), Some(&member), json!({"content": "hi"})).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(
+        (&body["error"]["code"], &body["error"]["until"]),
+        (&json!("muted"), &muted["until"]),
+        "{body}"
+    );
+    expect_ok(
+        server.post(&format!("{base}/unmute"), Some(&owner), json!({"user_id": member_user["id"]})).await,
+    )
+    .await;
+
+    let banned = expect_ok(
+        server
+            .post(
+                &format!("{base}/ban"),
+                Some(&owner),
+                json!({"user_id": member_user["id"], "duration_seconds": 3600}),
+            )
+            .await,
+    )
+    .await;
+    let refused = server
+        .post(&format!("{base}/participants"), Some(&owner), json!({"user_ids": [member_user["id"]]}))
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(
+        (&body["error"]["code"], &body["error"]["until"]),
+        (&json!("banned"), &banned["until"]),
+        "{body}"
+    );
+    let list = expect_ok(server.get(&format!("{base}/participants"), Some(&owner)).await).await;
+    assert_eq!(list["participants"].as_array().unwrap().len(), 1, "{list}");
+
+    // Slow mode: the refusal's body says how long to wait, as the header does.
+    let open = server.create_room(&owner, json!({"type": "general", "name": "Open"})).await;
+    let open_base = format!("/api/chat/rooms/{}", open["id"]);
+    expect_ok(server.patch(&open_base, &owner, json!({"slow_mode_seconds": 30})).await).await;
+    let (other, _) = server.register("bix").await;
+    expect_ok(server.post(&format!("{open_base}/join"), Some(&other), json!({})).await).await;
+    expect_ok(server.post(&format!("{open_base}/messages"), Some(&other), json!({"content": "one"})).await)
+        .await;
+    let refused =
+        server.post(&format!("{open_base}/messages"), Some(&other), json!({"content": "two"})).await;
+    let header: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(
+        (&body["error"]["code"], body["error"]["retry_after"].as_u64()),
+        (&json!("rate_limited"), Some(header))
+    );
 }

@@ -199,3 +199,46 @@ async fn a_mute_runs_out_on_the_clock_and_the_room_hears_it() {
     assert_eq!(unmuted[0].audience(), Audience::Room(room.id));
     messages::send_message(&state, &member, room.id, text("thanks")).await.expect("speaks again");
 }
+
+/// A ban takes the user's sockets out of the room; lifting it is told to the room and
+/// to the user, who no longer follows it.
+#[tokio::test]
+async fn a_ban_unfollows_and_its_lifting_reaches_the_room_and_the_user() {
+    use eventsync_chat::chat::moderation;
+    use eventsync_chat::domain::moderation::{BanRequest, UnbanRequest};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.expect("store");
+    let recorder = Arc::new(Recorder::default());
+    let state = AppState::new(store, blobs(&dir), Arc::new(SystemClock), Limits::default(), recorder.clone());
+    let owner = user(&state, "oona").await;
+    let member = user(&state, "milo").await;
+    let create: CreateRoom =
+        serde_json::from_value(json!({"type": "group", "name": "Crew", "participant_ids": [member.user.id]}))
+            .unwrap();
+    let (room, _) = rooms::create_room(&state, &owner, create).await.expect("create");
+    recorder.take();
+
+    let ban = BanRequest { user_id: member.user.id, duration_seconds: None, reason: None };
+    moderation::ban(&state, &owner, room.id, ban).await.expect("ban");
+    let events = recorder.take();
+    let banned = events.iter().find(|e| matches!(e, ChatEvent::UserBanned { .. })).expect("banned");
+    assert_eq!(banned.audience(), Audience::Room(room.id));
+    assert_eq!(
+        banned.subscription(),
+        Some(Subscription::Unfollow { room_id: room.id, user_id: member.user.id })
+    );
+
+    moderation::unban(&state, &owner, room.id, UnbanRequest { user_id: member.user.id })
+        .await
+        .expect("unban");
+    let events = recorder.take();
+    let unbanned: Vec<&ChatEvent> =
+        events.iter().filter(|e| matches!(e, ChatEvent::UserUnbanned(_))).collect();
+    assert_eq!(unbanned.len(), 1, "{events:?}");
+    assert_eq!(unbanned[0].audience(), Audience::RoomAndUser { room_id: room.id, user_id: member.user.id });
+    assert!(
+        events.iter().any(|e| matches!(e, ChatEvent::MessageCreated(m) if m.sender.is_none())),
+        "{events:?}"
+    );
+}

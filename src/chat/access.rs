@@ -11,7 +11,7 @@
 
 use crate::auth::AuthUser;
 use crate::domain::room::{ParticipantRole, Permission, RoomId, RoomType, holds, stored_permissions};
-use crate::domain::user::Role;
+use crate::domain::user::{Role, UserId};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::{Membership, RoomRow};
@@ -21,17 +21,27 @@ pub struct RoomAccess {
     pub room: RoomRow,
     pub membership: Option<Membership>,
     pub is_admin: bool,
+    /// The caller organizes the room's event: they moderate it as its owner would.
+    pub organizes_event: bool,
+    /// Who organizes the room's event, if it belongs to one.
+    pub event_organizer: Option<UserId>,
 }
 
 impl RoomAccess {
     /// Loads the room; 404 if it does not exist or the caller may not know it does.
     pub async fn load(state: &AppState, caller: &AuthUser, room_id: RoomId) -> AppResult<RoomAccess> {
-        let (room, membership) = state
+        let standing = state
             .store
             .room_with_membership(room_id, caller.user.id)
             .await?
             .ok_or(AppError::NotFound("room"))?;
-        let access = RoomAccess { room, membership, is_admin: caller.user.role == Role::Admin };
+        let access = RoomAccess {
+            room: standing.room,
+            membership: standing.membership,
+            is_admin: caller.user.role == Role::Admin,
+            organizes_event: standing.event_organizer == Some(caller.user.id),
+            event_organizer: standing.event_organizer,
+        };
         if access.visible() { Ok(access) } else { Err(AppError::NotFound("room")) }
     }
 
@@ -50,9 +60,12 @@ impl RoomAccess {
         self.membership.as_ref().map(|m| m.role)
     }
 
-    /// Whether the caller moderates the room: its owner, a moderator, or an admin.
+    /// Whether the caller moderates the room: its owner, a moderator, its event's
+    /// organizer, or an admin.
     pub fn moderates(&self) -> bool {
-        self.is_admin || matches!(self.role(), Some(ParticipantRole::Owner | ParticipantRole::Moderator))
+        self.is_admin
+            || self.organizes_event
+            || matches!(self.role(), Some(ParticipantRole::Owner | ParticipantRole::Moderator))
     }
 
     /// The caller's grants in the room (meaningful for moderators).
@@ -60,8 +73,10 @@ impl RoomAccess {
         stored_permissions(self.membership.as_ref().and_then(|m| m.permissions.as_deref()))
     }
 
+    /// Owners, the event's organizer and admins hold every permission; moderators what
+    /// they were granted.
     pub fn holds(&self, permission: Permission) -> bool {
-        holds(self.role(), &self.grants(), self.is_admin, permission)
+        self.organizes_event || holds(self.role(), &self.grants(), self.is_admin, permission)
     }
 
     /// 403 unless the caller participates.

@@ -4,10 +4,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::RoomAccess;
+use super::moderation::FOREVER;
 use super::notifications::{Told, notify};
 use super::publish::ChatEvent;
 use crate::auth::AuthUser;
-use crate::clock::Millis;
+use crate::clock::{Millis, to_rfc3339};
 use crate::domain::message::{
     self, Deleted, EditMessage, Message, MessageId, MessageType, NewMessage, Poll, PollUpdate, React,
     ReactionUpdate, SendMessage, Vote,
@@ -47,7 +48,15 @@ pub struct MessagePage {
 
 pub(super) fn require_not_muted(membership: &Membership, now: Millis) -> AppResult<()> {
     match membership.muted_until {
-        Some(until) if until > now => Err(AppError::forbidden_because("muted", "you are muted in this room")),
+        Some(until) if until > now => Err(AppError::Restricted {
+            code: "muted",
+            message: if until >= FOREVER {
+                "you are muted in this room".to_owned()
+            } else {
+                format!("you are muted in this room until {}", to_rfc3339(until))
+            },
+            until: (until < FOREVER).then_some(until),
+        }),
         _ => Ok(()),
     }
 }
@@ -344,6 +353,10 @@ pub async fn delete_message(
         });
         state.store.delete_message(&facts, caller.user.id, log.as_ref(), state.clock.now_ms()).await?;
         state.publisher.publish(ChatEvent::MessageDeleted(deleted.clone())).await;
+        if !own {
+            let text = format!("{} deleted a message", caller.user.display_name);
+            post_system_message(state, facts.room_id, text).await?;
+        }
     }
     Ok(deleted)
 }

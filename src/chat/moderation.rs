@@ -62,10 +62,10 @@ pub async fn moderation_log(
 }
 
 /// Far enough ahead to mean "until unmuted" where a time must be stored.
-const FOREVER: Millis = 253_402_300_799_000; // 9999-12-31T23:59:59Z
+pub(super) const FOREVER: Millis = 253_402_300_799_000; // 9999-12-31T23:59:59Z
 
-/// The participant a moderator acts on. Nobody acts on a room's owner or on an admin,
-/// nor on a moderator holding a permission the actor lacks.
+/// The participant a moderator acts on. Nobody acts on a room's owner, its event's
+/// organizer or an admin, nor on a moderator holding a permission the actor lacks.
 async fn target(state: &AppState, access: &RoomAccess, user_id: UserId) -> AppResult<User> {
     let membership = state
         .store
@@ -73,8 +73,13 @@ async fn target(state: &AppState, access: &RoomAccess, user_id: UserId) -> AppRe
         .await?
         .ok_or(AppError::NotFound("participant"))?;
     let user = state.store.users_by_ids(&[user_id]).await?.pop().ok_or(AppError::NotFound("participant"))?;
-    if membership.role == ParticipantRole::Owner || user.role == Role::Admin {
-        return Err(AppError::forbidden("the room's owner and admins cannot be moderated"));
+    if membership.role == ParticipantRole::Owner
+        || user.role == Role::Admin
+        || access.event_organizer == Some(user_id)
+    {
+        return Err(AppError::forbidden(
+            "the room's owner, its event's organizer and admins cannot be moderated",
+        ));
     }
     if membership.role == ParticipantRole::Moderator
         && !stored_permissions(membership.permissions.as_deref()).iter().all(|p| access.holds(*p))
@@ -255,12 +260,55 @@ fn deadline(now: Millis, duration_seconds: Option<i64>) -> AppResult<Option<Mill
 pub async fn require_not_banned(state: &AppState, room_id: RoomId, user_id: UserId) -> AppResult<()> {
     match state.store.active_ban(room_id, user_id, state.clock.now_ms()).await? {
         None => Ok(()),
-        Some(None) => Err(AppError::forbidden_because("banned", "you are banned from this room")),
-        Some(Some(until)) => Err(AppError::forbidden_because(
-            "banned",
-            format!("you are banned from this room until {}", to_rfc3339(until)),
-        )),
+        Some(None) => Err(AppError::Restricted {
+            code: "banned",
+            message: "you are banned from this room".to_owned(),
+            until: None,
+        }),
+        Some(Some(until)) => Err(AppError::Restricted {
+            code: "banned",
+            message: format!("you are banned from this room until {}", to_rfc3339(until)),
+            until: Some(until),
+        }),
     }
+}
+
+/// Takes someone else out of the room (`manage_room`), under the same rules on whom a
+/// moderator may act as a kick, and logged; they may join again where the room lets them.
+pub(super) async fn remove_participant(
+    state: &AppState,
+    caller: &AuthUser,
+    access: &RoomAccess,
+    user_id: UserId,
+) -> AppResult<()> {
+    access.require(Permission::ManageRoom)?;
+    let room_id = access.room.room_id;
+    let user = target(state, access, user_id).await?;
+    let log = entry(room_id, caller, ModerationAction::RemoveParticipant, user.id, None, None);
+    if state.store.kick(room_id, user.id, &log, state.clock.now_ms()).await? {
+        state.room_counts.adjust(room_id, -1);
+        super::typing::stopped_by_sending(state, room_id, user.id).await;
+        let text = format!("{} removed {}", caller.user.display_name, user.display_name);
+        super::messages::post_system_message(state, room_id, text).await?;
+        state.publisher.publish(ChatEvent::UserLeft { room_id, user, quiet: false }).await;
+    }
+    Ok(())
+}
+
+/// 403 `banned` if any of `users` is banned from the room now, naming the first and
+/// saying until when; one query for the whole list.
+pub async fn require_none_banned(state: &AppState, room_id: RoomId, users: &[User]) -> AppResult<()> {
+    let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+    let banned = state.store.active_bans_among(room_id, &ids, state.clock.now_ms()).await?;
+    let Some(user) = users.iter().find(|u| banned.iter().any(|(id, _)| *id == u.id)) else {
+        return Ok(());
+    };
+    let until = banned.iter().find(|(id, _)| *id == user.id).and_then(|(_, until)| *until);
+    let message = match until {
+        Some(until) => format!("{} is banned from this room until {}", user.display_name, to_rfc3339(until)),
+        None => format!("{} is banned from this room", user.display_name),
+    };
+    Err(AppError::Restricted { code: "banned", message, until })
 }
 
 /// Removes a participant (`kick` permission): every one of their sockets stops following
@@ -448,9 +496,14 @@ pub async fn ban_from_event(
     let until = deadline(now, req.duration_seconds)?;
     // The room id is filled in per room by the store.
     let log = entry(0, caller, ModerationAction::Ban, user.id, reason.clone(), req.duration_seconds);
-    let removed = state.store.ban_from_event(event_id, user.id, until, &log, now).await?;
-    for room_id in removed {
-        super::typing::stopped_by_sending(state, room_id, user.id).await;
+    let rooms = state.store.ban_from_event(event_id, user.id, until, &log, now).await?;
+    let text = format!("{} banned {} from the whole event", caller.user.display_name, user.display_name);
+    for (room_id, was_in) in rooms {
+        if was_in {
+            state.room_counts.adjust(room_id, -1);
+            super::typing::stopped_by_sending(state, room_id, user.id).await;
+        }
+        super::messages::post_system_message(state, room_id, text.clone()).await?;
         let notice = ModerationNotice {
             room_id,
             user: user.clone(),
@@ -458,7 +511,7 @@ pub async fn ban_from_event(
             until: until.map(to_rfc3339),
             reason: reason.clone(),
         };
-        state.publisher.publish(ChatEvent::UserBanned { notice, was_participant: true }).await;
+        state.publisher.publish(ChatEvent::UserBanned { notice, was_participant: was_in }).await;
     }
     Ok(EventBanNotice { event_id, user, until: until.map(to_rfc3339), reason })
 }
@@ -476,8 +529,22 @@ pub async fn unban_from_event(
     }
     let user = state.store.users_by_ids(&[req.user_id]).await?.pop().ok_or(AppError::NotFound("user"))?;
     let log = entry(0, caller, ModerationAction::Unban, user.id, None, None);
-    if !state.store.unban_from_event(event_id, user.id, &log, state.clock.now_ms()).await? {
+    let Some(rooms) = state.store.unban_from_event(event_id, user.id, &log, state.clock.now_ms()).await?
+    else {
         return Err(AppError::NotFound("ban"));
+    };
+    let text =
+        format!("{} lifted {}'s ban from the whole event", caller.user.display_name, user.display_name);
+    for room_id in rooms {
+        super::messages::post_system_message(state, room_id, text.clone()).await?;
+        let notice = ModerationNotice {
+            room_id,
+            user: user.clone(),
+            actor: Some(caller.user.clone()),
+            until: None,
+            reason: None,
+        };
+        state.publisher.publish(ChatEvent::UserUnbanned(notice)).await;
     }
     Ok(EventBanNotice { event_id, user, until: None, reason: None })
 }

@@ -31,6 +31,9 @@ pub enum Audience {
     RoomExcept { room_id: RoomId, except: UserId },
     /// Every socket of one user: all their tabs and devices.
     User(UserId),
+    /// Every socket following the room, and every socket of one user who does not
+    /// (someone let back in hears it with the room).
+    RoomAndUser { room_id: RoomId, user_id: UserId },
     /// Every socket of these users (a room's moderators); an empty list reaches nobody.
     Users(Vec<UserId>),
     /// Every socket following any of these rooms, each once: the users who share a room
@@ -190,7 +193,9 @@ impl ChatEvent {
                 Audience::Room(notice.room_id)
             }
             ChatEvent::UserBanned { notice, .. } => Audience::Room(notice.room_id),
-            ChatEvent::UserUnbanned(notice) => Audience::User(notice.user.id),
+            ChatEvent::UserUnbanned(notice) => {
+                Audience::RoomAndUser { room_id: notice.room_id, user_id: notice.user.id }
+            }
             ChatEvent::RoomCreated { room, .. } | ChatEvent::RoomUpdated(room) => Audience::Room(room.id),
             ChatEvent::ParticipantCount(counts) => Audience::Room(counts.room_id),
             ChatEvent::MessagePinned(pin) => Audience::Room(pin.room_id),

@@ -366,9 +366,7 @@ pub async fn add_participants(
         ));
     }
     let users = load_users(state, &req.user_ids).await?;
-    for user in &users {
-        super::moderation::require_not_banned(state, room_id, user.id).await?;
-    }
+    super::moderation::require_none_banned(state, room_id, &users).await?;
     let now = state.clock.now_ms();
     for user in users {
         if state.store.add_participant(room_id, user.id, ParticipantRole::Member, now).await? {
@@ -381,7 +379,7 @@ pub async fn add_participants(
     super::participants::list(state, caller, room_id, Default::default()).await
 }
 
-/// Removes a participant (`manage_room`); the owner can only be removed by an admin.
+/// Removes a participant: oneself (leaving), or someone else with `manage_room`.
 pub async fn remove_participant(
     state: &AppState,
     caller: &AuthUser,
@@ -392,19 +390,7 @@ pub async fn remove_participant(
         return leave_room(state, caller, room_id).await;
     }
     let access = RoomAccess::load(state, caller, room_id).await?;
-    access.require(Permission::ManageRoom)?;
-    let target = state.store.membership(room_id, user_id).await?.ok_or(AppError::NotFound("participant"))?;
-    if target.role == ParticipantRole::Owner && !access.is_admin {
-        return Err(AppError::forbidden("the room's owner cannot be removed"));
-    }
-    let user = load_users(state, &[user_id]).await?.remove(0);
-    if state.store.remove_participant(room_id, user_id).await? {
-        state.room_counts.adjust(room_id, -1);
-        let text = format!("{} removed {}", caller.user.display_name, user.display_name);
-        post_system_message(state, room_id, text).await?;
-        state.publisher.publish(ChatEvent::UserLeft { room_id, user, quiet: false }).await;
-    }
-    Ok(())
+    super::moderation::remove_participant(state, caller, &access, user_id).await
 }
 
 /// Changes room settings (`manage_room`) and tells the room.

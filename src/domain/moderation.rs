@@ -16,6 +16,8 @@ text_enum! {
         Mute = "mute",
         Unmute = "unmute",
         Kick = "kick",
+        /// Taken out of the room by someone holding `manage_room`.
+        RemoveParticipant = "remove_participant",
         Ban = "ban",
         Unban = "unban",
         DeleteMessage = "delete_message",

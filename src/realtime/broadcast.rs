@@ -135,6 +135,9 @@ impl Broadcaster {
                 self.io.to(chat_room(*room_id)).except(user_room(*except))
             }
             Audience::User(user_id) => self.io.to(user_room(*user_id)),
+            Audience::RoomAndUser { room_id, user_id } => {
+                self.io.to(vec![chat_room(*room_id), user_room(*user_id)])
+            }
             Audience::Users(user_ids) if user_ids.is_empty() => return None,
             Audience::Users(user_ids) => {
                 self.io.to(user_ids.iter().copied().map(user_room).collect::<Vec<_>>())

@@ -34,7 +34,7 @@ pub use files::FileRow;
 pub use messages::{InsertedMessage, MessageFacts, PageQuery};
 pub use notifications::NotificationRow;
 pub use qa::{QuestionFilter, QuestionRow};
-pub use rooms::{Membership, NewRoom, ParticipantRow, RoomListRow, RoomRow};
+pub use rooms::{Membership, NewRoom, ParticipantRow, RoomListRow, RoomRow, RoomStanding};
 pub use sessions::SessionUser;
 pub use users::{NewUser, UserCredentials};
 

@@ -3,11 +3,11 @@
 use sqlx::FromRow;
 
 use super::users::UserRow;
-use super::{Store, with_pool};
+use super::{Store, in_lists, placeholders, with_pool};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::moderation::{Ban, ModerationAction, ModerationEntry, NewModerationEntry};
 use crate::domain::room::RoomId;
-use crate::domain::user::{Role, User};
+use crate::domain::user::{Role, User, UserId};
 
 #[derive(Debug, FromRow)]
 struct EntryRow {
@@ -280,6 +280,45 @@ impl Store {
         .map(|row| row.map(|(until,)| until))
     }
 
+    /// Which of these users are banned from the room at `now` (from the room or its
+    /// event), each with when their ban ends (`None`: until unbanned; the longer of two):
+    /// [`Store::active_ban`] for a list, in one query per few hundred users.
+    pub async fn active_bans_among(
+        &self,
+        room_id: RoomId,
+        user_ids: &[UserId],
+        now: Millis,
+    ) -> Result<Vec<(UserId, Option<Millis>)>, sqlx::Error> {
+        let mut found: Vec<(UserId, Option<Millis>)> = Vec::new();
+        for list in in_lists(user_ids) {
+            let ids = placeholders(3, list.len());
+            let sql = format!(
+                "SELECT user_id, until FROM room_ban WHERE room_id = $1 AND (until IS NULL OR until > $2) \
+                 AND user_id IN ({ids}) \
+                 UNION ALL SELECT b.user_id, b.until FROM event_ban b JOIN room r ON r.event_id = b.event_id \
+                 WHERE r.room_id = $1 AND (b.until IS NULL OR b.until > $2) AND b.user_id IN ({ids})"
+            );
+            let rows: Vec<(i64, Option<i64>)> = with_pool!(self, reader, |pool| {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(room_id).bind(now);
+                for id in &list {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await
+            })?;
+            found.extend(rows);
+        }
+        // The longer ban of a user banned twice (room and event): `None` outlasts any time.
+        found.sort_by_key(|&(user_id, until)| (user_id, until.is_none(), until));
+        let mut longest: Vec<(UserId, Option<Millis>)> = Vec::with_capacity(found.len());
+        for (user_id, until) in found {
+            match longest.last_mut() {
+                Some(last) if last.0 == user_id => last.1 = until,
+                _ => longest.push((user_id, until)),
+            }
+        }
+        Ok(longest)
+    }
+
     /// The room's bans in force at `now`, newest first.
     pub async fn bans(&self, room_id: RoomId, now: Millis) -> Result<Vec<Ban>, sqlx::Error> {
         const SQL: &str = "SELECT u.user_id, u.username, u.display_name, u.role, \
@@ -305,7 +344,7 @@ impl Store {
         until: Option<Millis>,
         log: &NewModerationEntry,
         now: Millis,
-    ) -> Result<Vec<RoomId>, sqlx::Error> {
+    ) -> Result<Vec<(RoomId, bool)>, sqlx::Error> {
         const BAN: &str = "INSERT INTO event_ban (event_id, user_id, banned_by, reason, until, created_at) \
             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id, user_id) DO UPDATE SET \
             banned_by = excluded.banned_by, reason = excluded.reason, until = excluded.until, \
@@ -324,43 +363,42 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             let rooms: Vec<(i64,)> = sqlx::query_as(ROOMS).bind(event_id).fetch_all(&mut *tx).await?;
-            let mut removed = Vec::new();
+            let mut each = Vec::with_capacity(rooms.len());
             for (room_id,) in rooms {
                 let done = sqlx::query(REMOVE).bind(room_id).bind(user_id).execute(&mut *tx).await?;
-                if done.rows_affected() > 0 {
-                    removed.push(room_id);
-                }
+                each.push((room_id, done.rows_affected() > 0));
                 let entry = NewModerationEntry { room_id, ..log.clone() };
                 insert_entry_in!(&mut *tx, &entry, now)?;
             }
             tx.commit().await?;
-            Ok(removed)
+            Ok(each)
         })
     }
 
-    /// Lifts an event-wide ban, logging it in each of the event's rooms; false if none.
+    /// Lifts an event-wide ban, logging it in each of the event's rooms, which it
+    /// returns; `None` if there was no such ban.
     pub async fn unban_from_event(
         &self,
         event_id: i64,
         user_id: i64,
         log: &NewModerationEntry,
         now: Millis,
-    ) -> Result<bool, sqlx::Error> {
+    ) -> Result<Option<Vec<RoomId>>, sqlx::Error> {
         const UNBAN: &str = "DELETE FROM event_ban WHERE event_id = $1 AND user_id = $2";
         const ROOMS: &str = "SELECT room_id FROM room WHERE event_id = $1";
         with_pool!(self, writer, |pool| {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(UNBAN).bind(event_id).bind(user_id).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
-                return Ok(false);
+                return Ok(None);
             }
             let rooms: Vec<(i64,)> = sqlx::query_as(ROOMS).bind(event_id).fetch_all(&mut *tx).await?;
-            for (room_id,) in rooms {
+            for &(room_id,) in &rooms {
                 let entry = NewModerationEntry { room_id, ..log.clone() };
                 insert_entry_in!(&mut *tx, &entry, now)?;
             }
             tx.commit().await?;
-            Ok(true)
+            Ok(Some(rooms.into_iter().map(|(id,)| id).collect()))
         })
     }
 }

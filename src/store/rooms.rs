@@ -64,6 +64,15 @@ struct RoomAndMembership {
     notifications: Option<NotificationLevel>,
     sound: Option<bool>,
     permissions: Option<String>,
+    event_organizer: Option<i64>,
+}
+
+/// A room as one user stands in it: their membership, if any, and who organizes the
+/// room's event.
+pub struct RoomStanding {
+    pub room: RoomRow,
+    pub membership: Option<Membership>,
+    pub event_organizer: Option<UserId>,
 }
 
 /// The caller's own participation in a room.
@@ -326,13 +335,14 @@ impl Store {
         &self,
         room_id: RoomId,
         user_id: UserId,
-    ) -> Result<Option<(RoomRow, Option<Membership>)>, sqlx::Error> {
+    ) -> Result<Option<RoomStanding>, sqlx::Error> {
         const SQL: &str = concat!(
             "SELECT ",
             room_columns!(),
             ", p.role, p.muted_until, p.last_read_seq, p.last_read_message_id, p.notifications, p.sound, \
-            p.permissions \
+            p.permissions, e.organizer_id AS event_organizer \
             FROM room r LEFT JOIN participant p ON p.room_id = r.room_id AND p.user_id = $2 \
+            LEFT JOIN event e ON e.event_id = r.event_id \
             WHERE r.room_id = $1"
         );
         let row: Option<RoomAndMembership> = with_pool!(self, reader, |pool| {
@@ -352,7 +362,7 @@ impl Store {
                 }),
                 _ => None,
             };
-            (row.room, membership)
+            RoomStanding { room: row.room, membership, event_organizer: row.event_organizer }
         }))
     }
 
