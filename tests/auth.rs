@@ -208,7 +208,7 @@ async fn login_attempts_are_rate_limited_per_username() {
         let response = server
             .post("/api/auth/login", None, json!({"username": "ivan", "password": "guess guess"}))
             .await;
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     }
     // Even the right password is refused while limited, in any letter case.
     let response =
@@ -230,7 +230,7 @@ async fn login_attempts_are_rate_limited_per_address() {
     for name in ["judy1", "judy2", "judy3"] {
         let response =
             server.post("/api/auth/login", None, json!({"username": name, "password": PASSWORD})).await;
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     }
     let response =
         server.post("/api/auth/login", None, json!({"username": "judy4", "password": PASSWORD})).await;
@@ -266,7 +266,12 @@ async fn guessing_from_one_address_does_not_lock_the_owner_out() {
         }
     };
     for _ in 0..Limits::default().rate_limit_login_per_username {
-        assert_eq!(login([127, 0, 0, 1], "guess guess").await.status(), StatusCode::UNAUTHORIZED);
+        assert_error(
+            login([127, 0, 0, 1], "guess guess").await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        )
+        .await;
     }
     // The guesser is now refused, even with the right password.
     assert_error(login([127, 0, 0, 1], PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;

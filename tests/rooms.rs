@@ -348,7 +348,6 @@ async fn mention_notifications_respect_preferences() {
     let unread: Value =
         server.get("/api/chat/notifications?unread_only=true", Some(&bob)).await.json().await.unwrap();
     assert_eq!(unread["notifications"], json!([]));
-    let _ = contents;
 }
 
 /// Admins (support staff) read and moderate any room without becoming participants,

@@ -71,11 +71,22 @@ pub const LEGACY_MODERATOR: [Permission; 5] =
     [Permission::DeleteMessages, Permission::Mute, Permission::Kick, Permission::Ban, Permission::ManageRoom];
 
 /// A moderator's grants as stored (`mute,kick`); `None` (never granted one by one) is
-/// [`LEGACY_MODERATOR`]. Unknown names are ignored.
+/// [`LEGACY_MODERATOR`]. An unknown name (written by a newer version during a rolling
+/// upgrade) is logged and grants nothing: unlike a room type, a permission that cannot
+/// be read fails safe by allowing less, so it need not fail the request.
 pub fn stored_permissions(stored: Option<&str>) -> Vec<Permission> {
     match stored {
         None => LEGACY_MODERATOR.to_vec(),
-        Some(text) => text.split(',').filter_map(|name| name.trim().parse().ok()).collect(),
+        Some(text) => text
+            .split(',')
+            .filter_map(|name| match name.trim().parse() {
+                Ok(permission) => Some(permission),
+                Err(_) => {
+                    tracing::warn!(permission = name, "unknown stored permission ignored");
+                    None
+                }
+            })
+            .collect(),
     }
 }
 

@@ -292,10 +292,11 @@ describe('two instances on PostgreSQL and Redis', { skip }, () => {
     const { room, sa, sb } = await pair('typing');
     const started = waitForEvent(sb, 'user_typing_start', (p) => p?.room_id === room.id);
     const startAck = await emitAck(sa, 'chat_typing_start', { room_id: room.id });
-    assert.notEqual(startAck?.ok, false, show(startAck));
+    assert.equal(startAck?.ok, true, show(startAck));
     await started;
     const stopped = waitForEvent(sb, 'user_typing_stop', (p) => p?.room_id === room.id);
-    await emitAck(sa, 'chat_typing_stop', { room_id: room.id });
+    const stopAck = await emitAck(sa, 'chat_typing_stop', { room_id: room.id });
+    assert.equal(stopAck?.ok, true, show(stopAck));
     await stopped;
   });
 
