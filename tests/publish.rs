@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use eventsync_chat::auth::AuthUser;
 use eventsync_chat::auth::accounts::{self, RegisterRequest};
-use eventsync_chat::chat::publish::{Audience, ChatEvent, Recorder, Subscription};
+use eventsync_chat::chat::publish::{Audience, ChatEvent, PresenceAudience, Recorder, Subscription};
 use eventsync_chat::chat::{messages, rooms};
 use eventsync_chat::clock::SystemClock;
 use eventsync_chat::config::{Limits, StorageArgs};
@@ -160,6 +160,60 @@ async fn presence_grace_and_typing_expiry_follow_the_clock() {
     clock.advance(Duration::from_secs(1));
     typing::tick(&state).await;
     assert!(matches!(&recorder.take()[..], [ChatEvent::Typing { typing: false, .. }]));
+
+    // Leaving the room ends typing there at once.
+    clock.advance(Duration::from_secs(3));
+    typing::start(&state, &bob, room.id).await.expect("typing again");
+    recorder.take();
+    rooms::leave_room(&state, &bob, room.id).await.expect("leave");
+    let events = recorder.take();
+    assert!(events.iter().any(|e| matches!(e, ChatEvent::Typing { typing: false, .. })), "{events:?}");
+}
+
+/// A user whose sockets send nothing for the idle time shows `away` to co-members, and
+/// their next event shows them online again; all on the clock.
+#[tokio::test]
+async fn idle_users_turn_away_and_their_next_event_brings_them_back() {
+    use eventsync_chat::chat::presence;
+    use eventsync_chat::clock::{Clock, ManualClock};
+    use eventsync_chat::domain::presence::PresenceStatus;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.expect("store");
+    let recorder = Arc::new(Recorder::default());
+    let clock = ManualClock::starting_at(1_000_000);
+    let limits = Limits { away_after_seconds: 60, ..Limits::default() };
+    let state = AppState::new(store, blobs(&dir), Arc::new(clock.clone()), limits, recorder.clone());
+    let alice = user(&state, "alice").await;
+    let bob = user(&state, "bob").await;
+    let create: CreateRoom =
+        serde_json::from_value(json!({"type": "group", "name": "Crew", "participant_ids": [bob.user.id]}))
+            .unwrap();
+    rooms::create_room(&state, &alice, create).await.expect("create");
+    presence::connected(&state, alice.user.id);
+    let seen_by_bob = || state.presence.view(alice.user.id, bob.user.id).status;
+    assert_eq!(seen_by_bob(), PresenceStatus::Online);
+
+    clock.advance(Duration::from_secs(59));
+    presence::tick(&state).await;
+    assert_eq!(seen_by_bob(), PresenceStatus::Online, "away before the idle time");
+    clock.advance(Duration::from_secs(1));
+    presence::tick(&state).await;
+    assert_eq!(seen_by_bob(), PresenceStatus::Away);
+    let away_told = recorder.take().into_iter().any(|e| {
+        matches!(e, ChatEvent::PresenceChanged { presence, seen_by: PresenceAudience::CoMembers(_) }
+            if presence.presence.status == PresenceStatus::Away)
+    });
+    assert!(away_told, "co-members were not told of away");
+
+    presence::touch(&state, alice.user.id).await;
+    assert_eq!(seen_by_bob(), PresenceStatus::Online);
+    let back = state.presence.view(alice.user.id, bob.user.id);
+    assert_eq!(
+        back.last_active_at.as_deref(),
+        Some(eventsync_chat::clock::to_rfc3339(clock.now_ms()).as_str())
+    );
 }
 
 /// A mute runs out on the clock and the room is told (`user_unmuted`), without sleeping.

@@ -339,6 +339,7 @@ pub async fn leave_room(state: &AppState, caller: &AuthUser, room_id: RoomId) ->
     let quiet = super::participants::is_large(state, room_id).await?;
     if state.store.remove_participant(room_id, caller.user.id).await? {
         state.room_counts.adjust(room_id, -1);
+        super::typing::stopped_by_sending(state, room_id, caller.user.id).await;
         if !quiet {
             post_system_message(state, room_id, format!("{} left", caller.user.display_name)).await?;
         }

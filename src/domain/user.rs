@@ -64,8 +64,17 @@ pub fn validate_username(text: &str) -> Result<Username, AppError> {
             "username may contain only letters A–Z, digits, '_', '.' and '-'",
         ));
     }
+    if RESERVED_USERNAMES.iter().any(|reserved| text.eq_ignore_ascii_case(reserved)) {
+        return Err(AppError::validation(
+            "invalid_username",
+            format!("'{text}' is reserved: @{text} mentions a whole room"),
+        ));
+    }
     Ok(Username(text.to_owned()))
 }
+
+/// Names that mention more than one user (`@here`, `@room`), so no account may take them.
+pub const RESERVED_USERNAMES: [&str; 2] = ["here", "room"];
 
 pub fn validate_password(password: &str) -> Result<(), AppError> {
     if password.chars().count() < PASSWORD_MIN {
@@ -98,7 +107,8 @@ mod tests {
         for ok in ["bob", "Alice_99", "a.b-c", &"x".repeat(32)] {
             assert!(validate_username(ok).is_ok(), "{ok}");
         }
-        for bad in ["ab", &"x".repeat(33), "has space", "émile", "semi;colon", "", "<script>"] {
+        for bad in ["ab", &"x".repeat(33), "has space", "émile", "semi;colon", "", "<script>", "here", "Room"]
+        {
             let err = validate_username(bad).unwrap_err();
             assert_eq!(err.code(), "invalid_username", "{bad}");
         }
