@@ -133,9 +133,17 @@ impl WordList {
     }
 }
 
+/// [`validate_room_words`] as a JSON Schema pattern: one word of letters and digits
+/// (`[^\W_]`: word characters but the underscore), blanks around it allowed.
+pub const ROOM_WORD_PATTERN: &str = r"^\s*[^\W_]{1,64}\s*$";
+
+/// A room's word list in the API document: at most 200 words, each as
+/// [`ROOM_WORD_PATTERN`] says.
 impl utoipa::PartialSchema for WordList {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        <Vec<String> as utoipa::PartialSchema>::schema()
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+        let word = ObjectBuilder::new().schema_type(Type::String).pattern(Some(ROOM_WORD_PATTERN));
+        ArrayBuilder::new().items(word).max_items(Some(ROOM_WORDS_MAX)).build().into()
     }
 }
 
@@ -143,6 +151,29 @@ impl utoipa::ToSchema for WordList {}
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_documented_word_pattern_agrees_with_the_check() {
+        let pattern = regex::Regex::new(super::ROOM_WORD_PATTERN).unwrap();
+        let x65 = "x".repeat(65);
+        for word in [
+            "bad",
+            " Spoiler ",
+            "bäd",
+            "ＢＡＤ",
+            "l33t",
+            "",
+            " ",
+            "two words",
+            "snake_case",
+            "a-b",
+            "x!",
+            &x65,
+        ] {
+            let valid = super::validate_room_words(&[word.to_owned()]).is_ok();
+            assert_eq!(pattern.is_match(word), valid, "{word:?}");
+        }
+    }
+
     use super::*;
 
     fn list(words: &[&str]) -> Vec<String> {
