@@ -639,3 +639,36 @@ async fn refusals_carry_until_and_retry_after_and_bans_stop_re_adding() {
         (&json!("rate_limited"), Some(header))
     );
 }
+
+/// A mute that runs out on the clock is announced (`user_unmuted`) to the sockets of the
+/// room and of the user, who may then send over their socket again.
+#[tokio::test]
+async fn a_mute_running_out_reaches_the_room_and_the_user_over_sockets() {
+    use common::sio::Socket;
+
+    let clock = ManualClock::starting_at(now_ms());
+    let server = TestServer::start_with(Options::with_clock(clock.clone())).await;
+    let (owner, _) = server.register("ursula").await;
+    let (member, member_user) = server.register("umar").await;
+    let room = server
+        .create_room(&owner, json!({"type": "group", "name": "Crew", "participant_ids": [member_user["id"]]}))
+        .await;
+    let mut owner_socket = Socket::connect(server.addr, &owner).await;
+    let mut member_socket = Socket::connect(server.addr, &member).await;
+    let body = json!({"user_id": member_user["id"], "duration_seconds": 30});
+    expect_ok(server.post(&format!("/api/chat/rooms/{}/mute", room["id"]), Some(&owner), body).await).await;
+    let send = json!({"room_id": room["id"], "content": "let me talk"});
+    let refused = member_socket.emit("send_chat_message", send.clone()).await;
+    assert_eq!((&refused["ok"], &refused["error"]["code"]), (&json!(false), &json!("muted")), "{refused}");
+    assert!(refused["error"]["until"].is_string(), "{refused}");
+
+    let unmuted = |p: &Value| p["user"]["id"] == member_user["id"];
+    let wait = Duration::from_millis(600);
+    clock.advance(Duration::from_secs(29));
+    assert!(member_socket.event_within("user_unmuted", wait, unmuted).await.is_none(), "unmuted early");
+    clock.advance(Duration::from_secs(1));
+    assert!(owner_socket.event_within("user_unmuted", Duration::from_secs(3), unmuted).await.is_some());
+    assert!(member_socket.event_within("user_unmuted", Duration::from_secs(3), unmuted).await.is_some());
+    let sent = member_socket.emit("send_chat_message", send).await;
+    assert_eq!(sent["ok"], true, "{sent}");
+}

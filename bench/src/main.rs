@@ -8,6 +8,7 @@
 //!
 //! Every command prints a human-readable report and then one JSON line.
 
+mod abuse;
 mod crowd;
 mod sio;
 
@@ -49,6 +50,9 @@ enum Command {
     MassJoin(crowd::MassJoinArgs),
     /// Every socket dropped by a server restart, and back with `since`.
     Storm(crowd::StormArgs),
+    /// One hostile client (connection flood, oversize frames, slowloris, 10,000 rooms,
+    /// 1,000 sockets) beside a measured `run`.
+    Abuse(abuse::AbuseArgs),
 }
 
 #[derive(Parser)]
@@ -192,6 +196,7 @@ fn sample(pid: Option<u32>) -> Option<ProcSample> {
     Some(ProcSample { cpu_seconds: ticks / per_second, rss_bytes: rss_kb * 1024 })
 }
 
+#[derive(Clone)]
 struct Api {
     http: reqwest::Client,
     base: String,
@@ -773,6 +778,7 @@ async fn main() -> std::process::ExitCode {
         Command::SeedCrowd(args) => crowd::seed_crowd(args).await.map(|report| println!("JSON {report}")),
         Command::MassJoin(args) => crowd::mass_join(args).await.map(drop),
         Command::Storm(args) => crowd::storm(args).await.map(drop),
+        Command::Abuse(args) => abuse::abuse(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
