@@ -8,7 +8,7 @@ use eventsync_chat::auth::AuthUser;
 use eventsync_chat::auth::accounts::{self, RegisterRequest};
 use eventsync_chat::chat::publish::{Audience, ChatEvent, PresenceAudience, Recorder, Subscription};
 use eventsync_chat::chat::{messages, rooms};
-use eventsync_chat::clock::SystemClock;
+use eventsync_chat::clock::{SharedClock, SystemClock};
 use eventsync_chat::config::{Limits, StorageArgs};
 use eventsync_chat::domain::message::{SendMessage, Vote};
 use eventsync_chat::domain::room::{CreateRoom, MarkRead};
@@ -27,8 +27,12 @@ async fn user(state: &AppState, name: &str) -> AuthUser {
     accounts::authenticate(state, &session.token).await.expect("authenticate")
 }
 
-fn blobs(dir: &tempfile::TempDir) -> BlobStore {
-    BlobStore::local(&dir.path().join("files")).expect("blob store")
+/// The chat service over a fresh store in `dir`, with a recorder in place of Socket.IO.
+async fn service(dir: &tempfile::TempDir, clock: SharedClock, limits: Limits) -> (AppState, Arc<Recorder>) {
+    let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.expect("store");
+    let blobs = BlobStore::local(&dir.path().join("files")).expect("blob store");
+    let recorder = Arc::new(Recorder::default());
+    (AppState::new(store, blobs, clock, limits, recorder.clone()), recorder)
 }
 
 fn text(content: &str) -> SendMessage {
@@ -38,9 +42,7 @@ fn text(content: &str) -> SendMessage {
 #[tokio::test]
 async fn each_change_is_published_once_to_its_audience() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.expect("store");
-    let recorder = Arc::new(Recorder::default());
-    let state = AppState::new(store, blobs(&dir), Arc::new(SystemClock), Limits::default(), recorder.clone());
+    let (state, recorder) = service(&dir, Arc::new(SystemClock), Limits::default()).await;
     let alice = user(&state, "alice").await;
     let bob = user(&state, "bob").await;
     let (alice_id, bob_id) = (alice.user.id, bob.user.id);
@@ -98,11 +100,9 @@ async fn presence_grace_and_typing_expiry_follow_the_clock() {
     use std::time::Duration;
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.expect("store");
-    let recorder = Arc::new(Recorder::default());
     let clock = ManualClock::starting_at(1_000_000);
     let limits = Limits { presence_grace_seconds: 5, typing_timeout_seconds: 6, ..Limits::default() };
-    let state = AppState::new(store, blobs(&dir), Arc::new(clock.clone()), limits, recorder.clone());
+    let (state, recorder) = service(&dir, Arc::new(clock.clone()), limits).await;
     let alice = user(&state, "alice").await;
     let bob = user(&state, "bob").await;
     let create: CreateRoom =
@@ -180,11 +180,9 @@ async fn idle_users_turn_away_and_their_next_event_brings_them_back() {
     use std::time::Duration;
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.expect("store");
-    let recorder = Arc::new(Recorder::default());
     let clock = ManualClock::starting_at(1_000_000);
     let limits = Limits { away_after_seconds: 60, ..Limits::default() };
-    let state = AppState::new(store, blobs(&dir), Arc::new(clock.clone()), limits, recorder.clone());
+    let (state, recorder) = service(&dir, Arc::new(clock.clone()), limits).await;
     let alice = user(&state, "alice").await;
     let bob = user(&state, "bob").await;
     let create: CreateRoom =
@@ -225,11 +223,8 @@ async fn a_mute_runs_out_on_the_clock_and_the_room_hears_it() {
     use std::time::Duration;
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.expect("store");
-    let recorder = Arc::new(Recorder::default());
     let clock = ManualClock::starting_at(1_000_000);
-    let state =
-        AppState::new(store, blobs(&dir), Arc::new(clock.clone()), Limits::default(), recorder.clone());
+    let (state, recorder) = service(&dir, Arc::new(clock.clone()), Limits::default()).await;
     let owner = user(&state, "olive").await;
     let member = user(&state, "morgan").await;
     let create: CreateRoom =
@@ -262,9 +257,7 @@ async fn a_ban_unfollows_and_its_lifting_reaches_the_room_and_the_user() {
     use eventsync_chat::domain::moderation::{BanRequest, UnbanRequest};
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.expect("store");
-    let recorder = Arc::new(Recorder::default());
-    let state = AppState::new(store, blobs(&dir), Arc::new(SystemClock), Limits::default(), recorder.clone());
+    let (state, recorder) = service(&dir, Arc::new(SystemClock), Limits::default()).await;
     let owner = user(&state, "oona").await;
     let member = user(&state, "milo").await;
     let create: CreateRoom =
