@@ -1,10 +1,9 @@
 // Issue 8: holes found when probing the server from outside. Each test fails on the
 // server as it was when the issue was filed and passes once the item is fixed. Item 5
 // (a panic inside one socket's event handling) needs a fault-injection hook on the Rust
-// side and is not covered here.
+// side: src/realtime/queue.rs tests it with an injected failing operation.
 //
-// Settings these tests assume (the fix adds them; today's server ignores unknown
-// EVENTSYNC_* variables): EVENTSYNC_HEADER_READ_TIMEOUT_SECONDS,
+// Settings these tests use: EVENTSYNC_HEADER_READ_TIMEOUT_SECONDS,
 // EVENTSYNC_BODY_READ_TIMEOUT_SECONDS, EVENTSYNC_IDLE_TIMEOUT_SECONDS,
 // EVENTSYNC_MAX_CONNECTIONS_PER_IP, EVENTSYNC_RATE_LIMIT_REGISTER_PER_IP.
 
