@@ -260,16 +260,7 @@ fn deadline(now: Millis, duration_seconds: Option<i64>) -> AppResult<Option<Mill
 pub async fn require_not_banned(state: &AppState, room_id: RoomId, user_id: UserId) -> AppResult<()> {
     match state.store.active_ban(room_id, user_id, state.clock.now_ms()).await? {
         None => Ok(()),
-        Some(None) => Err(AppError::Restricted {
-            code: "banned",
-            message: "you are banned from this room".to_owned(),
-            until: None,
-        }),
-        Some(Some(until)) => Err(AppError::Restricted {
-            code: "banned",
-            message: format!("you are banned from this room until {}", to_rfc3339(until)),
-            until: Some(until),
-        }),
+        Some(until) => Err(ban_refusal("you are", until)),
     }
 }
 
@@ -304,11 +295,16 @@ pub async fn require_none_banned(state: &AppState, room_id: RoomId, users: &[Use
         return Ok(());
     };
     let until = banned.iter().find(|(id, _)| *id == user.id).and_then(|(_, until)| *until);
+    Err(ban_refusal(&format!("{} is", user.display_name), until))
+}
+
+/// 403 `banned` for `who` ("you are", "Ann is"), saying until when.
+fn ban_refusal(who: &str, until: Option<Millis>) -> AppError {
     let message = match until {
-        Some(until) => format!("{} is banned from this room until {}", user.display_name, to_rfc3339(until)),
-        None => format!("{} is banned from this room", user.display_name),
+        Some(until) => format!("{who} banned from this room until {}", to_rfc3339(until)),
+        None => format!("{who} banned from this room"),
     };
-    Err(AppError::Restricted { code: "banned", message, until })
+    AppError::Restricted { code: "banned", message, until }
 }
 
 /// Removes a participant (`kick` permission): every one of their sockets stops following
