@@ -210,8 +210,8 @@ fn answer(socket: &SocketRef, reply: Reply, result: AppResult<Value>) {
         }
         Ok(_) => json!({"ok": true}),
         Err(err) => {
-            if matches!(err, AppError::Internal(_)) {
-                tracing::error!(event = %reply.event, error = %err, "socket event failed");
+            if let AppError::Internal(cause) = &err {
+                tracing::error!(event = %reply.event, error = %cause, source = ?cause, "socket event failed");
             }
             let body = err.body();
             if !reply.wants_ack {
