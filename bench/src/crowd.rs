@@ -115,30 +115,53 @@ fn source_ip(i: usize, source_ips: u8) -> Option<IpAddr> {
     (source_ips > 1).then(|| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (i % source_ips as usize) as u8)))
 }
 
+/// Why a join did not succeed.
+#[derive(Debug)]
+enum JoinFailure {
+    /// The ack said no; `retry_after` when the server said when to ask again.
+    Refused { retry_after: Option<f64> },
+    /// The socket failed or closed first.
+    Lost,
+}
+
 /// Sends `join_chat_room` (ack id 1) and waits for its ack: (latency, the ack frame).
-async fn join(ws: &mut sio::Ws, room_id: i64, since: Option<i64>) -> Result<(Duration, String), BoxError> {
+async fn join(ws: &mut sio::Ws, room_id: i64, since: Option<i64>) -> Result<(Duration, String), JoinFailure> {
     let payload = match since {
         Some(since) => json!({"room_id": room_id, "since": since}),
         None => json!({"room_id": room_id}),
     };
     let began = Instant::now();
-    ws.send(sio::event_with_ack(1, "join_chat_room", &payload)).await?;
+    ws.send(sio::event_with_ack(1, "join_chat_room", &payload)).await.map_err(|_| JoinFailure::Lost)?;
     loop {
         match ws.next().await {
             Some(Ok(Message::Text(text))) => match sio::classify(&text) {
-                Frame::Ping => ws.send(Message::text("3")).await?,
+                Frame::Ping => ws.send(Message::text("3")).await.map_err(|_| JoinFailure::Lost)?,
                 Frame::Ack { ok: true } if text.starts_with("431[") => {
                     return Ok((began.elapsed(), text.to_string()));
                 }
                 Frame::Ack { ok: false } if text.starts_with("431[") => {
-                    return Err(format!("join refused: {}", &text[..text.len().min(200)]).into());
+                    return Err(JoinFailure::Refused { retry_after: retry_after(&text) });
                 }
                 _ => {}
             },
             Some(Ok(_)) => {}
-            _ => return Err("closed while joining".into()),
+            _ => return Err(JoinFailure::Lost),
         }
     }
+}
+
+/// `error.retry_after` of a refusal ack, in seconds.
+fn retry_after(ack: &str) -> Option<f64> {
+    let at = ack.find("\"retry_after\":")? + "\"retry_after\":".len();
+    let digits = ack[at..].bytes().take_while(u8::is_ascii_digit).count();
+    ack[at..at + digits].parse().ok()
+}
+
+/// socket.io-client's reconnection delay before attempt `attempt` (0 first): 1 s doubling
+/// up to 5 s, randomised by ±50%.
+fn reconnect_delay(attempt: u32) -> Duration {
+    let base = (2f64.powi(attempt.min(3) as i32)).min(5.0);
+    Duration::from_secs_f64(base * (0.5 + rand::random::<f64>()))
 }
 
 /// The id of the message with the highest seq in a frame (`since` for a rejoin).
@@ -398,21 +421,35 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
             let mut lost_at: Option<Instant> = None;
             let mut next_id = 1u64;
             'session: loop {
-                let ws = sio::connect(server, source, &token).await;
-                let Ok(mut ws) = ws else {
-                    // Jittered exponential backoff: 0.5 s doubling to 5 s, ±50%.
+                // Like socket.io-client: every reconnection waits first (1 s doubling to
+                // 5 s, ±50%), so a crowd dropped at once does not come back at once.
+                if lost_at.is_some() || attempt > 0 {
+                    tokio::time::sleep(reconnect_delay(attempt)).await;
                     attempt += 1;
-                    let base = (0.5 * 2f64.powi(attempt.min(4) as i32)).min(5.0);
-                    tokio::time::sleep(Duration::from_secs_f64(base * (0.5 + rand::random::<f64>()))).await;
-                    if start.elapsed() > Duration::from_secs(600) {
-                        break 'session;
+                }
+                if start.elapsed() > Duration::from_secs(600) {
+                    break 'session;
+                }
+                let Ok(mut ws) = sio::connect(server, source, &token).await else {
+                    attempt = attempt.max(1);
+                    continue;
+                };
+                // A busy server says when to ask again: wait that long (jittered) and ask
+                // again on the same socket, as an application would.
+                let ack = loop {
+                    match join(&mut ws, room_id, since).await {
+                        Ok((_, ack)) => break Some(ack),
+                        Err(JoinFailure::Refused { retry_after: Some(secs) }) => {
+                            tokio::time::sleep(Duration::from_secs_f64(secs * (0.5 + rand::random::<f64>()))).await;
+                        }
+                        Err(_) => break None,
                     }
+                };
+                let Some(ack) = ack else {
+                    attempt = attempt.max(1);
                     continue;
                 };
                 attempt = 0;
-                let Ok((_, ack)) = join(&mut ws, room_id, since).await else {
-                    continue;
-                };
                 // The join ack's replay: every message after `since` (on a first join,
                 // the latest page, which only sets where this client starts counting).
                 for (id, seq) in replay(&ack) {
@@ -533,28 +570,12 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
     Ok(report)
 }
 
-/// (id, seq) of each message in a join ack's replay.
+/// (id, seq) of each message in a join ack's replay (`431[{…,"messages":[…],…}]`).
 fn replay(raw: &str) -> Vec<(i64, i64)> {
-    let mut out = Vec::new();
-    let Some(at) = raw.find("\"messages\":[") else { return out };
-    let end = raw[at..].find("],\"").map_or(raw.len(), |e| at + e);
-    let section = &raw[at..end];
-    for (pos, _) in section.match_indices("{\"id\":") {
-        if let Some(pair) = first_message(&section[pos..]) {
-            out.push(pair);
-        }
-    }
-    out
-}
-
-/// (id, seq) of the message object `raw` starts with (`{"id":…,…,"seq":…`).
-fn first_message(raw: &str) -> Option<(i64, i64)> {
-    let rest = raw.strip_prefix("{\"id\":")?;
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let id = rest[..digits].parse().ok()?;
-    let at = rest.find("\"seq\":")? + 6;
-    let n = rest[at..].bytes().take_while(u8::is_ascii_digit).count();
-    Some((id, rest[at..at + n].parse().ok()?))
+    let Some(body) = raw.find('[').map(|at| &raw[at..]) else { return Vec::new() };
+    let Ok(Value::Array(args)) = serde_json::from_str::<Value>(body) else { return Vec::new() };
+    let messages = args.first().and_then(|ack| ack["messages"].as_array()).cloned().unwrap_or_default();
+    messages.iter().filter_map(|m| Some((m["id"].as_i64()?, m["seq"].as_i64()?))).collect()
 }
 
 #[cfg(test)]
@@ -565,7 +586,10 @@ mod tests {
     fn seqs_and_ids_are_read_from_frames() {
         let frame = r#"42["new_chat_message",{"id":77,"room_id":3,"seq":12,"sender":{"id":1}}]"#;
         assert_eq!(id_of_max_seq(frame), Some((77, 12)));
-        let ack = r#"431[{"ok":true,"messages":[{"id":5,"room_id":1,"seq":2},{"id":6,"room_id":1,"seq":3}],"has_more":false}]"#;
+        let ack = r#"431[{"ok":true,"messages":[{"id":5,"sender":{"id":9},"mentions":[],"seq":2},{"id":6,"room_id":1,"seq":3}],"has_more":false}]"#;
         assert_eq!(replay(ack), vec![(5, 2), (6, 3)]);
+        let busy = r#"431[{"ok":false,"error":{"code":"server_busy","message":"busy","retry_after":2}}]"#;
+        assert_eq!(retry_after(busy), Some(2.0));
+        assert_eq!(retry_after(r#"431[{"ok":false,"error":{"code":"forbidden"}}]"#), None);
     }
 }
