@@ -213,6 +213,9 @@ impl From<sqlx::Error> for AppError {
                 tracing::warn!("database pool exhausted: answering server_busy");
                 AppError::Busy
             }
+            // The server is shutting down: a request that arrived as it closed is retried
+            // against the next instance (or this one, restarted).
+            sqlx::Error::PoolClosed => AppError::Busy,
             _ => AppError::internal(err),
         }
     }
@@ -260,11 +263,14 @@ mod tests {
     }
 
     #[test]
-    fn an_exhausted_pool_is_busy_not_broken() {
-        let err = AppError::from(sqlx::Error::PoolTimedOut);
-        assert_eq!(err.code(), "server_busy");
-        let response = err.into_response();
-        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    fn an_exhausted_or_closing_pool_is_busy_not_broken() {
+        for cause in [sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed] {
+            let err = AppError::from(cause);
+            assert_eq!(err.code(), "server_busy");
+            let response = err.into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        }
+        assert_eq!(AppError::from(sqlx::Error::RowNotFound).code(), "internal_error");
     }
 }

@@ -126,33 +126,35 @@ impl Broadcaster {
         Broadcaster { io }
     }
 
+    /// The default namespace; `None` once the server has closed it (shutting down),
+    /// when there is nobody left to tell (socketioxide's `io.to` would panic then).
+    fn root(&self) -> Option<BroadcastOperators> {
+        self.io.of("/")
+    }
+
     /// The sockets of `audience`; `None` when it names nobody (socketioxide reads an
-    /// empty room list as "every socket").
+    /// empty room list as "every socket") or the server is shutting down.
     fn to(&self, audience: &Audience) -> Option<BroadcastOperators> {
+        let root = self.root()?;
         Some(match audience {
-            Audience::Room(room_id) => self.io.to(chat_room(*room_id)),
+            Audience::Room(room_id) => root.to(chat_room(*room_id)),
             Audience::RoomExcept { room_id, except } => {
-                self.io.to(chat_room(*room_id)).except(user_room(*except))
+                root.to(chat_room(*room_id)).except(user_room(*except))
             }
-            Audience::User(user_id) => self.io.to(user_room(*user_id)),
+            Audience::User(user_id) => root.to(user_room(*user_id)),
             Audience::RoomAndUser { room_id, user_id } => {
-                self.io.to(vec![chat_room(*room_id), user_room(*user_id)])
+                root.to(vec![chat_room(*room_id), user_room(*user_id)])
             }
             Audience::Users(user_ids) if user_ids.is_empty() => return None,
-            Audience::Users(user_ids) => {
-                self.io.to(user_ids.iter().copied().map(user_room).collect::<Vec<_>>())
-            }
+            Audience::Users(user_ids) => root.to(user_ids.iter().copied().map(user_room).collect::<Vec<_>>()),
             Audience::Rooms(room_ids) | Audience::RoomsExcept { room_ids, .. } if room_ids.is_empty() => {
                 return None;
             }
-            Audience::RoomsExcept { room_ids, except } => self
-                .io
+            Audience::RoomsExcept { room_ids, except } => root
                 .to(room_ids.iter().copied().map(chat_room).collect::<Vec<_>>())
                 .except(user_room(*except)),
-            Audience::Rooms(room_ids) => {
-                self.io.to(room_ids.iter().copied().map(chat_room).collect::<Vec<_>>())
-            }
-            Audience::Session(session_id) => self.io.to(session_room(*session_id)),
+            Audience::Rooms(room_ids) => root.to(room_ids.iter().copied().map(chat_room).collect::<Vec<_>>()),
+            Audience::Session(session_id) => root.to(session_room(*session_id)),
         })
     }
 
@@ -160,14 +162,16 @@ impl Broadcaster {
         if user_ids.is_empty() {
             return;
         }
+        let Some(root) = self.root() else { return };
         let users: Vec<String> = user_ids.iter().copied().map(user_room).collect();
-        if let Err(err) = self.io.to(users).join(chat_room(room_id)).await {
+        if let Err(err) = root.to(users).join(chat_room(room_id)).await {
             tracing::warn!(room_id, error = %err, "could not subscribe sockets");
         }
     }
 
     async fn unfollow(&self, room_id: RoomId, user_id: UserId) {
-        if let Err(err) = self.io.to(user_room(user_id)).leave(chat_room(room_id)).await {
+        let Some(root) = self.root() else { return };
+        if let Err(err) = root.to(user_room(user_id)).leave(chat_room(room_id)).await {
             tracing::warn!(user_id, room_id, error = %err, "could not unsubscribe sockets");
         }
     }
@@ -199,7 +203,8 @@ impl Broadcaster {
     /// Tells every socket here to rejoin the rooms it follows with `since`: broadcasts
     /// from other instances may have been missed.
     pub async fn resync_all(&self) {
-        for socket in self.io.sockets() {
+        let Some(root) = self.root() else { return };
+        for socket in root.sockets() {
             let room_ids: Vec<RoomId> = socket
                 .rooms()
                 .iter()
@@ -222,5 +227,23 @@ impl Publisher for Broadcaster {
                 self.deliver(&delivery).await;
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::room::RoomCountUpdate;
+
+    /// While the server shuts down its namespace is gone, and services still finishing a
+    /// request publish into it: that must be a no-op, not a panic.
+    #[tokio::test]
+    async fn publishing_without_the_namespace_does_nothing() {
+        let (_layer, io) = SocketIo::new_layer();
+        let broadcaster = Broadcaster::new(io);
+        let counts = RoomCountUpdate { room_id: 1, participant_count: 2, online_count: 1 };
+        broadcaster.publish(ChatEvent::ParticipantCount(counts)).await;
+        broadcaster.publish(ChatEvent::SessionEnded { session_id: 7 }).await;
+        broadcaster.resync_all().await;
     }
 }
