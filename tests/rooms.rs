@@ -431,3 +431,47 @@ async fn direct_messages_between_long_display_names() {
         .await;
     assert_eq!(again.status(), StatusCode::OK);
 }
+
+/// The count is kept by the database as people come and go (joining, being added,
+/// leaving, being kicked), not counted on each read.
+#[tokio::test]
+async fn participant_count_follows_every_way_in_and_out() {
+    let server = TestServer::start().await;
+    let (owner, _) = server.register("counter_owner").await;
+    let (member, member_user) = server.register("counter_member").await;
+    let (walker, _) = server.register("counter_walker").await;
+    let (added, added_user) = server.register("counter_added").await;
+    let room =
+        server.create_room(&owner, json!({"name": "Counted", "type": "group", "is_public": true})).await;
+    assert_eq!(room["participant_count"], 1);
+    let base = format!("/api/chat/rooms/{}", room["id"]);
+    let count = || async {
+        let response = server.get(&base, Some(&owner)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.unwrap()["participant_count"].as_i64().unwrap()
+    };
+    for token in [&member, &walker] {
+        assert_eq!(
+            server.post(&format!("{base}/join"), Some(token), json!({})).await.status(),
+            StatusCode::OK
+        );
+    }
+    assert_eq!(count().await, 3);
+    let response = server
+        .post(&format!("{base}/participants"), Some(&owner), json!({"user_ids": [added_user["id"]]}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(count().await, 4);
+    // Joining again changes nothing.
+    assert_eq!(server.post(&format!("{base}/join"), Some(&added), json!({})).await.status(), StatusCode::OK);
+    assert_eq!(count().await, 4);
+    assert_eq!(
+        server.post(&format!("{base}/leave"), Some(&walker), json!({})).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(count().await, 3);
+    let response =
+        server.post(&format!("{base}/kick"), Some(&owner), json!({"user_id": member_user["id"]})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(count().await, 2);
+}

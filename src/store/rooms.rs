@@ -176,8 +176,7 @@ macro_rules! room_columns {
         concat!(
             "r.room_id, r.room_type, ",
             settings_columns!(r),
-            ", r.event_id, r.direct_key, r.created_by, r.created_at, \
-             (SELECT COUNT(*) FROM participant pc WHERE pc.room_id = r.room_id) AS participant_count"
+            ", r.event_id, r.direct_key, r.created_by, r.created_at, r.participant_count"
         )
     };
 }
@@ -423,10 +422,11 @@ impl Store {
     }
 
     pub async fn participant_count(&self, room_id: RoomId) -> Result<i64, sqlx::Error> {
-        const SQL: &str = "SELECT COUNT(*) FROM participant WHERE room_id = $1";
-        let (count,): (i64,) =
-            with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(room_id).fetch_one(pool).await)?;
-        Ok(count)
+        // Kept by triggers on `participant` (migration 0015); 0 for a room that is gone.
+        const SQL: &str = "SELECT participant_count FROM room WHERE room_id = $1";
+        let count: Option<(i64,)> =
+            with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(room_id).fetch_optional(pool).await)?;
+        Ok(count.map_or(0, |(n,)| n))
     }
 
     /// The room roles of those of `user_ids` who participate.
