@@ -258,6 +258,13 @@ pub struct Limits {
     /// Largest image (width × height) decoded for a thumbnail; larger ones are refused.
     #[arg(long, env = "EVENTSYNC_MAX_IMAGE_PIXELS", default_value_t = 40_000_000)]
     pub max_image_pixels: u64,
+    /// Socket arrivals (handshake, or opening a room) served at once; the rest wait their
+    /// turn in order (a reconnect storm runs at the database's pace, none wasted).
+    #[arg(long, env = "EVENTSYNC_ARRIVALS_AT_ONCE", default_value_t = 16)]
+    pub arrivals_at_once: usize,
+    /// Longest wait for an arrival's turn before it is answered `server_busy`, in seconds.
+    #[arg(long, env = "EVENTSYNC_ARRIVAL_WAIT_SECONDS", default_value_t = 30)]
+    pub arrival_wait_seconds: u64,
     /// Thumbnails made at once (each holds one image in memory).
     #[arg(long, env = "EVENTSYNC_THUMBNAIL_CONCURRENCY", default_value_t = 2)]
     pub thumbnail_concurrency: usize,

@@ -13,7 +13,8 @@
 //! - [`domain`]: plain types, request bodies and pure validation rules.
 //! - [`store`]: SQLite or PostgreSQL behind one `Store`, migrations embedded.
 //! - [`error`]: the one error type and its JSON form.
-//! - [`clock`], [`ratelimit`], [`metrics`]: injectable time, rate limits, Prometheus.
+//! - [`clock`], [`ratelimit`], [`admission`], [`metrics`]: injectable time, rate limits,
+//!   arrivals taking turns after a reconnect storm, Prometheus.
 //!
 //! Where does X live?
 //! - A rule (who may join, edit window, mute, mentions): `chat/<resource>.rs`; who may
@@ -33,6 +34,7 @@
 //! integration tests both call it.
 
 pub mod admin;
+pub mod admission;
 pub mod auth;
 pub mod chat;
 pub mod clock;

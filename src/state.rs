@@ -44,6 +44,8 @@ pub struct AppState {
     pub send_order: Arc<SendOrder>,
     /// Uploaded files' contents.
     pub blobs: BlobStore,
+    /// Socket arrivals (handshakes, room opens) take turns.
+    pub arrivals: Arc<crate::admission::Admission>,
     /// Bounds how many thumbnails are made at once.
     pub thumbnails: Arc<tokio::sync::Semaphore>,
 }
@@ -67,6 +69,10 @@ impl AppState {
             instance: rand::random(),
             room_counts: Arc::new(RoomCounts::default()),
             send_order: Arc::new(SendOrder::default()),
+            arrivals: Arc::new(crate::admission::Admission::new(
+                limits.arrivals_at_once,
+                std::time::Duration::from_secs(limits.arrival_wait_seconds),
+            )),
             thumbnails: Arc::new(tokio::sync::Semaphore::new(limits.thumbnail_concurrency.max(1))),
             blobs,
             passwords: PasswordHasher::new(limits.password_hash_concurrency),

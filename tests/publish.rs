@@ -112,8 +112,9 @@ async fn presence_grace_and_typing_expiry_follow_the_clock() {
     recorder.take();
 
     // Two sockets: online once, still online after one closes and through the grace period.
-    presence::connected(&state, alice.user.id);
-    presence::connected(&state, alice.user.id);
+    let alices_rooms = state.store.room_ids_of_user(alice.user.id).await.unwrap();
+    presence::connected(&state, alice.user.id, alices_rooms.clone());
+    presence::connected(&state, alice.user.id, alices_rooms);
     presence::disconnected(&state, alice.user.id).await;
     presence::disconnected(&state, alice.user.id).await;
     clock.advance(Duration::from_secs(4));
@@ -189,7 +190,7 @@ async fn idle_users_turn_away_and_their_next_event_brings_them_back() {
         serde_json::from_value(json!({"type": "group", "name": "Crew", "participant_ids": [bob.user.id]}))
             .unwrap();
     rooms::create_room(&state, &alice, create).await.expect("create");
-    presence::connected(&state, alice.user.id);
+    presence::connected(&state, alice.user.id, state.store.room_ids_of_user(alice.user.id).await.unwrap());
     let seen_by_bob = || state.presence.view(alice.user.id, bob.user.id).status;
     assert_eq!(seen_by_bob(), PresenceStatus::Online);
 

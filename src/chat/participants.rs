@@ -33,6 +33,10 @@ const SCAN_BATCH: i64 = 200;
 const COUNT_TTL_MS: Millis = 30_000;
 /// How long a room's online count is reused before it is counted again.
 const ONLINE_TTL_MS: Millis = 2000;
+/// How soon after counting a room's online count is counted again when someone there
+/// came or went: a reconnect storm changes presence in every room many times a second,
+/// and each join would otherwise count its whole room anew.
+const ONLINE_RECOUNT_MS: Millis = 500;
 const PREFIX_MAX: usize = 64;
 
 /// A room's participant and online counts, cached per room; and which rooms' counts
@@ -47,8 +51,24 @@ pub struct RoomCounts {
 struct Counts {
     at: Millis,
     participants: i64,
-    /// (when counted, how many showed online).
-    online: Option<(Millis, i64)>,
+    online: Option<Online>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Online {
+    at: Millis,
+    count: i64,
+    /// Someone in the room came or went since it was counted.
+    stale: bool,
+}
+
+impl Online {
+    /// Whether this count may be answered at `now`; `fresh` asks for one counted after
+    /// the last change.
+    fn usable(&self, now: Millis, fresh: bool) -> bool {
+        let age = now - self.at;
+        age < ONLINE_TTL_MS && (!self.stale || (!fresh && age < ONLINE_RECOUNT_MS))
+    }
 }
 
 impl RoomCounts {
@@ -70,8 +90,8 @@ impl RoomCounts {
     pub fn online_changed(&self, room_ids: &[RoomId]) {
         let mut rooms = self.lock();
         for room_id in room_ids {
-            if let Some(counts) = rooms.get_mut(room_id) {
-                counts.online = None;
+            if let Some(Counts { online: Some(online), .. }) = rooms.get_mut(room_id) {
+                online.stale = true;
             }
         }
         drop(rooms);
@@ -105,18 +125,25 @@ impl RoomCounts {
         Ok(participants)
     }
 
-    /// (participants, online) of a room; the online count is at most two seconds old.
+    /// (participants, online) of a room; the online count is at most two seconds old,
+    /// and at most half a second behind a change.
     pub async fn get(&self, state: &AppState, room_id: RoomId) -> AppResult<(i64, i64)> {
+        self.counted(state, room_id, false).await
+    }
+
+    async fn counted(&self, state: &AppState, room_id: RoomId, fresh: bool) -> AppResult<(i64, i64)> {
         let now = state.clock.now_ms();
-        if let Some(Counts { participants, online: Some((at, online)), .. }) = self.cached(room_id, now)
-            && now - at < ONLINE_TTL_MS
+        if let Some(Counts { participants, online: Some(online), .. }) = self.cached(room_id, now)
+            && online.usable(now, fresh)
         {
-            return Ok((participants, online));
+            return Ok((participants, online.count));
         }
         let ids = state.store.participant_ids(room_id).await?;
         let online = ids.iter().filter(|id| shows_online(&state.presence.view(**id, 0))).count() as i64;
         let participants = ids.len() as i64;
-        self.remember(room_id, Counts { at: now, participants, online: Some((now, online)) }, now);
+        let counts =
+            Counts { at: now, participants, online: Some(Online { at: now, count: online, stale: false }) };
+        self.remember(room_id, counts, now);
         Ok((participants, online))
     }
 }
@@ -229,7 +256,8 @@ pub async fn is_large(state: &AppState, room_id: RoomId) -> AppResult<bool> {
 /// (a mass join announces itself as a rising count, not as thousands of events).
 pub async fn push_counts(state: &AppState) {
     for room_id in state.room_counts.take_changed() {
-        match state.room_counts.get(state, room_id).await {
+        // Counted after the change, so the last push after a burst is never a stale one.
+        match state.room_counts.counted(state, room_id, true).await {
             Ok((participant_count, online_count)) => {
                 let counts = RoomCountUpdate { room_id, participant_count, online_count };
                 state.publisher.publish(ChatEvent::ParticipantCount(counts)).await;

@@ -20,6 +20,7 @@ use crate::clock::{Millis, to_rfc3339};
 use crate::domain::presence::{
     NewPresence, Presence, PresenceShare, PresenceStatus, SetPresence, UserPresence,
 };
+use crate::domain::room::RoomId;
 use crate::domain::user::UserId;
 use crate::error::AppResult;
 use crate::state::{AppState, InstanceId};
@@ -206,6 +207,11 @@ impl PresenceRegistry {
 /// and participant pages carry presence. Every instance does this for its own sockets.
 async fn publish(state: &AppState, change: Change) -> AppResult<UserPresence> {
     let room_ids = state.store.room_ids_of_user(change.user_id).await?;
+    publish_in(state, change, room_ids).await
+}
+
+/// [`publish`] to the co-members of these rooms (the user's, already known).
+async fn publish_in(state: &AppState, change: Change, room_ids: Vec<RoomId>) -> AppResult<UserPresence> {
     let public = UserPresence { user_id: change.user_id, presence: change.public };
     let own = UserPresence { user_id: change.user_id, presence: change.own };
     // The user's rooms count who is online anew and push it with their next counts.
@@ -234,9 +240,13 @@ async fn publish(state: &AppState, change: Change) -> AppResult<UserPresence> {
 async fn publish_if(state: &AppState, change: Option<Change>) {
     if let Some(change) = change {
         let user_id = change.user_id;
-        if let Err(err) = publish(state, change).await {
-            tracing::warn!(user_id, error = %err, "could not publish a presence change");
-        }
+        unpublished(user_id, publish(state, change).await);
+    }
+}
+
+fn unpublished(user_id: UserId, published: AppResult<UserPresence>) {
+    if let Err(err) = published {
+        tracing::warn!(user_id, error = %err, "could not publish a presence change");
     }
 }
 
@@ -245,9 +255,10 @@ async fn share(state: &AppState, share: PresenceShare) {
     state.publisher.publish(ChatEvent::Replica(Replica::Presence(share))).await;
 }
 
-/// A socket of the user connected. Counted at once (so a quick disconnect cannot
-/// overtake it); the broadcast goes out in the background.
-pub fn connected(state: &AppState, user_id: UserId) {
+/// A socket of the user connected, subscribed to `room_ids` (the user's rooms). Counted
+/// at once (so a quick disconnect cannot overtake it); the broadcast goes out in the
+/// background.
+pub fn connected(state: &AppState, user_id: UserId, room_ids: Vec<RoomId>) {
     let now = state.clock.now_ms();
     let (change, shared) = state.presence.update(user_id, now, |e| {
         e.sockets += 1;
@@ -258,7 +269,9 @@ pub fn connected(state: &AppState, user_id: UserId) {
     let state = state.clone();
     tokio::spawn(async move {
         share(&state, shared).await;
-        publish_if(&state, change).await
+        if let Some(change) = change {
+            unpublished(user_id, publish_in(&state, change, room_ids).await);
+        }
     });
 }
 

@@ -290,16 +290,19 @@ pub async fn open_room(
         Some(since) => Some(resolve_cursor(state, room_id, since, "since").await?),
         None => None,
     };
+    let mut joined = false;
     if access.membership.is_none() {
         if access.may_join(state, caller).await? {
             add_self(state, caller, room_id).await?;
+            joined = true;
         } else if access.is_admin {
             access.require_reader(state, caller).await?;
         } else {
             return Err(AppError::forbidden("you may not join this room"));
         }
     }
-    let room = reload_room(state, room_id).await?;
+    // Joining changed the participant count; otherwise the room is as just read.
+    let room = if joined { reload_room(state, room_id).await? } else { access.room.to_room() };
     let preview = super::participants::preview(state, caller, room_id).await?;
     let now = state.clock.now_ms();
     let viewer = Some(caller.user.id);

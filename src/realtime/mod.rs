@@ -23,6 +23,7 @@ use socketioxide::layer::SocketIoLayer;
 use crate::auth::accounts::{self, AuthUser};
 use crate::auth::credentials::{TokenSource, cookie_origin_allowed, token_from_headers};
 use crate::chat::{presence, typing};
+use crate::domain::room::RoomId;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -67,6 +68,11 @@ pub async fn detach_request_buffers(mut request: axum::extract::Request) -> axum
     request
 }
 
+/// The user's rooms as the handshake found them, for the connect handler's presence
+/// broadcast (one query, not two).
+#[derive(Clone)]
+struct RoomsAtConnect(Vec<RoomId>);
+
 /// The `auth` object a client may send in its CONNECT packet.
 #[derive(Debug, Default, Deserialize)]
 struct HandshakeAuth {
@@ -88,13 +94,17 @@ pub fn attach_with(io: &SocketIo, state: AppState, operations: &'static [operati
     let authenticate = move |socket: SocketRef, TryData(auth): TryData<HandshakeAuth>| {
         let state = auth_state.clone();
         async move {
+            let turn = state.arrivals.turn().await?;
             let user = authenticate_handshake(&state, &socket, auth.ok()).await?;
+            let room_ids = state.store.room_ids_of_user(user.user.id).await?;
+            drop(turn);
             let mut rooms = vec![user_room(user.user.id), session_room(user.session_id)];
             // Follow every room the user participates in: live badges and notifications
             // without opening each room.
-            rooms.extend(state.store.room_ids_of_user(user.user.id).await?.into_iter().map(chat_room));
+            rooms.extend(room_ids.iter().copied().map(chat_room));
             socket.join(rooms);
             socket.extensions.insert(user.clone());
+            socket.extensions.insert(RoomsAtConnect(room_ids));
             queue::register(&socket, state, user, operations);
             Ok::<(), AppError>(())
         }
@@ -104,7 +114,9 @@ pub fn attach_with(io: &SocketIo, state: AppState, operations: &'static [operati
             let (user_id, session_id) = (user.user.id, user.session_id);
             state.metrics.sockets.inc();
             state.sessions.opened(session_id, user.expires_at);
-            presence::connected(&state, user_id);
+            // Taken, not kept: the socket's rooms are the adapter's to know from here on.
+            let room_ids = socket.extensions.remove::<RoomsAtConnect>().map(|r| r.0).unwrap_or_default();
+            presence::connected(&state, user_id, room_ids);
             tracing::debug!(user_id, sid = %socket.id, "socket connected");
             let state = state.clone();
             // socketioxide keeps one disconnect handler per socket: everything goes here.

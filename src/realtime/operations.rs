@@ -127,7 +127,10 @@ struct MessageAck {
 struct Empty {}
 
 async fn join_chat_room(cx: &Cx<'_>, req: InRoom<OpenRoom>) -> AppResult<Value> {
-    let opened = rooms::open_room(cx.state, cx.user, req.room_id, req.body).await?;
+    let opened = {
+        let _turn = cx.state.arrivals.turn().await?;
+        rooms::open_room(cx.state, cx.user, req.room_id, req.body).await?
+    };
     cx.socket.join(chat_room(req.room_id));
     let payload = to_object(&opened)?;
     let _ = cx.socket.emit("chat_room_joined", &payload);
