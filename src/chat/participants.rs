@@ -269,3 +269,19 @@ pub async fn push_counts(state: &AppState) {
 
 /// How often changed participant counts are pushed.
 pub const COUNT_PUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_online_count_is_reused_briefly_after_a_change_and_never_for_a_push() {
+        let counted = Online { at: 10_000, count: 3, stale: false };
+        assert!(counted.usable(10_000 + ONLINE_TTL_MS - 1, true));
+        assert!(!counted.usable(10_000 + ONLINE_TTL_MS, false), "too old");
+        let changed = Online { stale: true, ..counted };
+        assert!(changed.usable(10_000 + ONLINE_RECOUNT_MS - 1, false), "a join reuses it for a moment");
+        assert!(!changed.usable(10_000 + ONLINE_RECOUNT_MS, false), "then counts again");
+        assert!(!changed.usable(10_001, true), "a push always counts after the change");
+    }
+}
