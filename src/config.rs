@@ -258,6 +258,10 @@ pub struct Limits {
     /// Largest image (width × height) decoded for a thumbnail; larger ones are refused.
     #[arg(long, env = "EVENTSYNC_MAX_IMAGE_PIXELS", default_value_t = 40_000_000)]
     pub max_image_pixels: u64,
+    /// After a clean restart, how long the users connected at the stop still show online
+    /// (as they chose) while they come back, in seconds; an older snapshot is ignored.
+    #[arg(long, env = "EVENTSYNC_RESTART_GRACE_SECONDS", default_value_t = 60)]
+    pub restart_grace_seconds: u64,
     /// Socket arrivals (handshake, or opening a room) served at once; the rest wait their
     /// turn in order (a reconnect storm runs at the database's pace, none wasted).
     #[arg(long, env = "EVENTSYNC_ARRIVALS_AT_ONCE", default_value_t = 16)]

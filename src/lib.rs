@@ -107,11 +107,17 @@ pub async fn run(
     if let Err(err) = chat::files::sweep_orphans(&state).await {
         tracing::warn!(error = %err, "could not sweep orphaned upload blobs");
     }
+    let restored = chat::presence::restore_after_restart(&state).await;
+    if restored > 0 {
+        tracing::info!(users = restored, "kept online through the restart while they reconnect");
+    }
     let sweeper = tokio::spawn(sweep_expired_sessions(state.clone()));
     let timers = tokio::spawn(chat::timers(state.clone()));
+    let stopping = state.clone();
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: closing sockets, finishing requests in flight");
+        chat::presence::save_for_restart(&stopping).await;
         io.close().await;
     };
     tracing::info!(addr = %listener.local_addr()?, database = store.backend_name(), "serving");

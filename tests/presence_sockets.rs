@@ -80,3 +80,27 @@ async fn presence_typing_and_mentions_reach_co_members_over_sockets_on_the_clock
     assert!(watcher.event_within("presence_updated", SOON, status_of_alice("offline")).await.is_some());
     assert!(stranger.event_within("presence_updated", NOT_WITHIN, about_alice).await.is_none());
 }
+
+/// On both backends: a user whose socket was connected when the server stopped cleanly
+/// still shows online (as they chose) after the start, before coming back; a restart is
+/// not everyone leaving.
+#[tokio::test]
+async fn users_connected_at_a_clean_stop_show_online_after_the_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start_in(dir.path()).await;
+    let (alice, alice_user) = server.register("restart_alice").await;
+    let (bob, _) = server.register("restart_bob").await;
+    let mut socket = Socket::connect(server.addr, &alice).await;
+    let ack = socket.emit("update_presence", json!({"status": "busy", "custom_message": "on stage"})).await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    server.stop().await;
+
+    let server = TestServer::start_in(dir.path()).await;
+    let path = format!("/api/chat/presence?user_ids={}", alice_user["id"]);
+    let response = server.get(&path, Some(&bob)).await;
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    let presence = &body["presence"][0];
+    assert_eq!(presence["status"], "busy", "{body}");
+    assert_eq!(presence["custom_message"], "on stage", "{body}");
+}

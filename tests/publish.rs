@@ -290,3 +290,72 @@ async fn a_ban_unfollows_and_its_lifting_reaches_the_room_and_the_user() {
         "{events:?}"
     );
 }
+
+/// A clean restart is not everyone leaving: who was connected at the stop shows as they
+/// did after the start, coming back broadcasts nothing (a reconnect storm stays quiet),
+/// and whoever does not come back goes offline when the restart grace ends.
+#[tokio::test]
+async fn a_clean_restart_keeps_connected_users_online_while_they_come_back() {
+    use eventsync_chat::chat::presence;
+    use eventsync_chat::clock::ManualClock;
+    use eventsync_chat::domain::presence::{PresenceStatus, SetPresence};
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::starting_at(1_000_000);
+    let limits = Limits { restart_grace_seconds: 60, ..Limits::default() };
+    let (state, _) = service(&dir, Arc::new(clock.clone()), limits.clone()).await;
+    let alice = user(&state, "alice").await;
+    let bob = user(&state, "bob").await;
+    let carol = user(&state, "carol").await;
+    let create: CreateRoom = serde_json::from_value(
+        json!({"type": "group", "name": "Crew", "participant_ids": [bob.user.id, carol.user.id]}),
+    )
+    .unwrap();
+    rooms::create_room(&state, &alice, create).await.expect("create");
+    for who in [&alice, &bob] {
+        presence::connected(&state, who.user.id, state.store.room_ids_of_user(who.user.id).await.unwrap());
+    }
+    let busy: SetPresence =
+        serde_json::from_value(json!({"status": "busy", "custom_message": "on stage"})).unwrap();
+    presence::set_presence(&state, &bob, busy).await.expect("busy");
+    presence::save_for_restart(&state).await;
+    state.store.close().await;
+
+    clock.advance(Duration::from_secs(2));
+    let (state, recorder) = service(&dir, Arc::new(clock.clone()), limits).await;
+    assert_eq!(presence::restore_after_restart(&state).await, 2);
+    let seen_by_carol = |who: &AuthUser| state.presence.view(who.user.id, carol.user.id);
+    assert_eq!(seen_by_carol(&alice).status, PresenceStatus::Online);
+    assert_eq!(seen_by_carol(&bob).status, PresenceStatus::Busy);
+    assert_eq!(seen_by_carol(&bob).custom_message.as_deref(), Some("on stage"));
+    assert_eq!(seen_by_carol(&carol).status, PresenceStatus::Offline, "carol was not connected");
+
+    // Alice comes back: nothing anyone sees changes, so nothing is broadcast.
+    presence::connected(&state, alice.user.id, state.store.room_ids_of_user(alice.user.id).await.unwrap());
+    clock.advance(Duration::from_secs(30));
+    presence::tick(&state).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let presence_events = |events: Vec<ChatEvent>| -> Vec<(i64, PresenceStatus)> {
+        events
+            .into_iter()
+            .filter_map(|e| match e {
+                ChatEvent::PresenceChanged { presence, seen_by: PresenceAudience::CoMembers(_) } => {
+                    Some((presence.user_id, presence.presence.status))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(presence_events(recorder.take()), []);
+
+    // Bob never comes back: offline once the grace ends, and told.
+    clock.advance(Duration::from_secs(30));
+    presence::tick(&state).await;
+    assert_eq!(seen_by_carol(&bob).status, PresenceStatus::Offline);
+    assert_eq!(seen_by_carol(&alice).status, PresenceStatus::Online);
+    assert_eq!(presence_events(recorder.take()), [(bob.user.id, PresenceStatus::Offline)]);
+
+    // The snapshot serves one start only.
+    assert_eq!(presence::restore_after_restart(&state).await, 0);
+}

@@ -24,6 +24,7 @@ use crate::domain::room::RoomId;
 use crate::domain::user::UserId;
 use crate::error::AppResult;
 use crate::state::{AppState, InstanceId};
+use crate::store::PresenceSnapshotRow;
 
 /// An instance not heard from for this long is taken for dead: its sockets no longer
 /// keep anyone online.
@@ -167,6 +168,41 @@ impl PresenceRegistry {
         self.instances.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Everyone with a socket on this instance, as they show: what a clean stop saves.
+    fn connected_here(&self) -> Vec<PresenceSnapshotRow> {
+        let mut rows: Vec<PresenceSnapshotRow> = self
+            .lock()
+            .iter()
+            .filter(|(_, e)| e.sockets > 0)
+            .map(|(user_id, e)| PresenceSnapshotRow {
+                user_id: *user_id,
+                chosen: e.chosen,
+                custom_message: e.custom_message.clone(),
+                clears_at: e.clears_at,
+                last_active_at: e.last_active_at,
+            })
+            .collect();
+        rows.sort_unstable_by_key(|row| row.user_id);
+        rows
+    }
+
+    /// Users as a clean stop saw them, shown so until `until` unless a socket of theirs
+    /// connects first.
+    fn restore(&self, rows: Vec<PresenceSnapshotRow>, now: Millis, until: Millis) {
+        let mut users = self.lock();
+        for row in rows {
+            let entry = users.entry(row.user_id).or_insert_with(|| Entry::new(now));
+            if entry.all_sockets() > 0 {
+                continue;
+            }
+            entry.chosen = row.chosen;
+            entry.custom_message = row.custom_message;
+            entry.clears_at = row.clears_at;
+            entry.last_active_at = row.last_active_at;
+            entry.offline_at = Some(until);
+        }
+    }
+
     /// `user_id` as `viewer` sees them.
     pub fn view(&self, user_id: UserId, viewer: UserId) -> Presence {
         self.lock().get(&user_id).map_or_else(offline, |e| e.view(user_id == viewer))
@@ -253,6 +289,35 @@ fn unpublished(user_id: UserId, published: AppResult<UserPresence>) {
 /// Tells the other instances how this one now holds the user.
 async fn share(state: &AppState, share: PresenceShare) {
     state.publisher.publish(ChatEvent::Replica(Replica::Presence(share))).await;
+}
+
+/// Before a clean stop: who is connected here and how they show, so that the next start
+/// keeps them so while they come back (a restart is not everyone leaving).
+pub async fn save_for_restart(state: &AppState) {
+    let rows = state.presence.connected_here();
+    if let Err(err) = state.store.save_presence_snapshot(&rows, state.clock.now_ms()).await {
+        tracing::warn!(error = %err, users = rows.len(), "could not save who is online for the restart");
+    }
+}
+
+/// At start: everyone the last clean stop (within the restart grace) saw connected shows
+/// as they did for the restart grace. Coming back within it changes nothing anyone sees,
+/// so a crowd reconnecting after a restart broadcasts nothing; whoever does not come back
+/// goes offline when it ends. Returns how many were restored.
+pub async fn restore_after_restart(state: &AppState) -> usize {
+    let now = state.clock.now_ms();
+    let grace = (state.limits.restart_grace_seconds as Millis).saturating_mul(1000);
+    match state.store.take_presence_snapshot(now.saturating_sub(grace)).await {
+        Ok(rows) => {
+            let restored = rows.len();
+            state.presence.restore(rows, now, now.saturating_add(grace));
+            restored
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "could not read who was online before the restart");
+            0
+        }
+    }
 }
 
 /// A socket of the user connected, subscribed to `room_ids` (the user's rooms). Counted
