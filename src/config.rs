@@ -200,6 +200,11 @@ pub struct Limits {
     /// Longest pause, in seconds, while a request body is being sent.
     #[arg(long, env = "EVENTSYNC_BODY_READ_TIMEOUT_SECONDS", default_value_t = 30)]
     pub body_read_timeout_seconds: u64,
+    /// Bytes per second a request body must average once its first pause-length of time
+    /// is spent (0 = no minimum): a client trickling a byte at a time cannot hold a
+    /// request open for long.
+    #[arg(long, env = "EVENTSYNC_MIN_BODY_BYTES_PER_SECOND", default_value_t = 1024)]
+    pub min_body_bytes_per_second: u64,
     /// Seconds a kept-alive HTTP connection may wait for its next request. The server
     /// counts this wait and the reading of the next request's headers as one span, so the
     /// smaller of this and the header timeout applies to both.
@@ -313,8 +318,12 @@ impl Limits {
         Duration::from_secs(self.header_read_timeout_seconds.min(self.idle_timeout_seconds).max(1))
     }
 
-    pub fn body_read_timeout(&self) -> Duration {
-        Duration::from_secs(self.body_read_timeout_seconds.max(1))
+    /// The pace every request body is held to.
+    pub fn body_pace(&self) -> crate::server::Pace {
+        crate::server::Pace {
+            pause: Duration::from_secs(self.body_read_timeout_seconds.max(1)),
+            min_bytes_per_second: self.min_body_bytes_per_second,
+        }
     }
 
     pub fn rate_limits_on(&self) -> bool {

@@ -4,7 +4,8 @@
 //! with half-sent headers or bodies. This loop serves each connection with hyper
 //! directly and adds:
 //! - a header-read timeout (which also covers a kept-alive connection waiting for its
-//!   next request) and a body-read timeout (a pause in the body),
+//!   next request), and a pace for bodies (a longest pause and a minimum average rate,
+//!   in [`pace`]),
 //! - a cap on connections per client address, so one client cannot take every
 //!   descriptor,
 //! - JSON bodies (SPEC §9) on the few answers hyper writes by itself, before any handler
@@ -32,6 +33,9 @@ use tower::ServiceExt;
 
 use crate::config::Limits;
 
+mod pace;
+pub use pace::{BodyTooSlow, Pace};
+
 /// Headers a request may carry; more are answered 431.
 const MAX_HEADERS: usize = 100;
 
@@ -51,7 +55,8 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout())
         .max_headers(MAX_HEADERS);
-    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limits.body_read_timeout()));
+    let pace = limits.body_pace();
+    let app = app.layer(axum::middleware::map_request(move |request| pace::pace_request_body(pace, request)));
     let per_address = AddressSlots::new(limits.max_connections_per_ip);
     // Connections watch `stopping`; each holds a clone of `open`, so `closed` yields
     // `None` once every connection has finished.

@@ -359,3 +359,37 @@ async fn a_clean_restart_keeps_connected_users_online_while_they_come_back() {
     // The snapshot serves one start only.
     assert_eq!(presence::restore_after_restart(&state).await, 0);
 }
+
+#[tokio::test]
+async fn a_message_posted_while_a_room_is_being_opened_is_caught_up_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (state, _) = service(&dir, Arc::new(SystemClock), Limits::default()).await;
+    let alice = user(&state, "alice").await;
+    let bob = user(&state, "bob").await;
+    let create: CreateRoom = serde_json::from_value(json!({"type": "general", "name": "Lobby"})).unwrap();
+    let (room, _) = rooms::create_room(&state, &alice, create).await.expect("create");
+    messages::send_message(&state, &alice, room.id, text("before")).await.unwrap();
+
+    // Bob opens the room (joining it); alice posts before his socket is subscribed.
+    let mut opened = rooms::open_room(&state, &bob, room.id, Default::default()).await.expect("open");
+    let contents = |opened: &rooms::OpenedRoom| -> Vec<String> {
+        opened.messages.iter().filter(|m| m.sender.is_some()).filter_map(|m| m.content.clone()).collect()
+    };
+    assert_eq!(contents(&opened), ["before"]);
+    messages::send_message(&state, &alice, room.id, text("meanwhile")).await.unwrap();
+
+    rooms::catch_up(&state, &bob, room.id, &mut opened).await.expect("catch up");
+    assert_eq!(contents(&opened), ["before", "meanwhile"]);
+    let seqs: Vec<i64> = opened.messages.iter().map(|m| m.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order, once each: {seqs:?}");
+
+    // A replay with `since` that reached the newest message is caught up the same way.
+    let since = opened.messages.last().map(|m| m.id);
+    let open: eventsync_chat::domain::room::OpenRoom =
+        serde_json::from_value(json!({"since": since})).expect("since");
+    let mut replay = rooms::open_room(&state, &bob, room.id, open).await.expect("replay");
+    assert!(replay.messages.is_empty());
+    messages::send_message(&state, &alice, room.id, text("later")).await.unwrap();
+    rooms::catch_up(&state, &bob, room.id, &mut replay).await.expect("catch up");
+    assert_eq!(contents(&replay), ["later"]);
+}

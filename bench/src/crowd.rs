@@ -117,7 +117,7 @@ fn source_ip(i: usize, source_ips: u8) -> Option<IpAddr> {
 
 /// Why a join did not succeed.
 #[derive(Debug)]
-enum JoinFailure {
+pub(crate) enum JoinFailure {
     /// The ack said no; `retry_after` when the server said when to ask again.
     Refused { retry_after: Option<f64> },
     /// The socket failed or closed first.
@@ -125,7 +125,11 @@ enum JoinFailure {
 }
 
 /// Sends `join_chat_room` (ack id 1) and waits for its ack: (latency, the ack frame).
-async fn join(ws: &mut sio::Ws, room_id: i64, since: Option<i64>) -> Result<(Duration, String), JoinFailure> {
+pub(crate) async fn join(
+    ws: &mut sio::Ws,
+    room_id: i64,
+    since: Option<i64>,
+) -> Result<(Duration, String), JoinFailure> {
     let payload = match since {
         Some(since) => json!({"room_id": room_id, "since": since}),
         None => json!({"room_id": room_id}),
@@ -409,11 +413,14 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
     let deadline = Duration::from_secs_f64(args.deadline);
     let after = Duration::from_secs_f64(args.after);
     let stop = Arc::new(tokio::sync::Notify::new());
+    // Senders stop a moment before everyone leaves, so no message is still on its way to
+    // some members and not others when the count is taken.
+    let sending = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let mut tasks = Vec::with_capacity(clients);
     for (i, (token, room_id)) in crowd.into_iter().enumerate() {
         let sender = senders.get(&room_id) == Some(&i);
-        let (connected, stop, server, source) =
-            (connected.clone(), stop.clone(), args.server, source_ip(i, args.source_ips));
+        let (connected, stop, sending, server, source) =
+            (connected.clone(), stop.clone(), sending.clone(), args.server, source_ip(i, args.source_ips));
         tasks.push(tokio::spawn(async move {
             let mut me = StormClient { room_id, ..Default::default() };
             let mut since: Option<i64> = None;
@@ -486,6 +493,9 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
                             }
                         }
                         _ = ticker.tick(), if sender => {
+                            if !sending.load(Ordering::Relaxed) {
+                                continue;
+                            }
                             next_id += 1;
                             let content = format!("bench:{}:{next_id}", start.elapsed().as_micros());
                             let frame = sio::event_with_ack(next_id + 1, "send_chat_message", &json!({"room_id": room_id, "content": content}));
@@ -511,6 +521,8 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
     let restart_requested = Instant::now();
     // Let the storm run its course and messages flow afterwards.
     tokio::time::sleep(deadline + after).await;
+    sending.store(false, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let before_stop = sample(args.server_pid);
     stop.notify_waiters();
     // One deadline for all: a client still stuck after it counts as not back.

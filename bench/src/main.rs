@@ -127,6 +127,14 @@ struct RunArgs {
     /// Seconds between one typist's `chat_typing_start` renewals.
     #[arg(long, default_value_t = 2.0)]
     typing_every: f64,
+    /// Each client opens its room (`join_chat_room`, waiting for the answer) once
+    /// connected, as a client showing the room does.
+    #[arg(long)]
+    open_room: bool,
+    /// Messages the rooms' owner posts in each room before anyone connects (history a
+    /// room's join answer carries).
+    #[arg(long, default_value_t = 0)]
+    history: usize,
 }
 
 #[derive(Parser)]
@@ -398,9 +406,20 @@ async fn run(args: RunArgs) -> Result<Value, BoxError> {
     for join in joins {
         join.await??;
     }
+    for room_id in &room_ids {
+        for n in 0..args.history {
+            let body = json!({"content": format!("history {n}: a message of ordinary length, like most in a chat room")});
+            api.post(&format!("/api/chat/rooms/{room_id}/messages"), Some(&owner), body).await?;
+        }
+    }
     let setup_seconds = setup_started.elapsed().as_secs_f64();
 
-    // Connect: client c is user c % users, in that user's room.
+    // Connect: client c is user c % users, in that user's room. A memory measurement
+    // first lets the server hand back what set-up used (password hashing takes ~19 MiB
+    // per login at once), or the per-connection figure would be off by that much.
+    if args.senders == 0 {
+        tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;
+    }
     let before_connect = sample_all(&args.server_pid);
     let (phase_tx, phase_rx) = watch::channel(Phase::Idle);
     let connect_limit = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
@@ -433,10 +452,16 @@ async fn run(args: RunArgs) -> Result<Value, BoxError> {
             .then(|| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (c % args.source_ips as usize) as u8)));
         let server = servers[c % servers.len()];
         let (limit, phase, failed) = (connect_limit.clone(), phase_rx.clone(), failed_connects.clone());
+        let open_room = args.open_room;
         connecting.push(tokio::spawn(async move {
             let permit = limit.acquire_owned().await;
             let began = Instant::now();
-            let ws = sio::connect(server, source, &plan.token).await;
+            let mut ws = sio::connect(server, source, &plan.token).await;
+            if let (true, Ok(socket)) = (open_room, ws.as_mut())
+                && crowd::join(socket, plan.room_id, None).await.is_err()
+            {
+                ws = Err("the room could not be opened".into());
+            }
             let took = began.elapsed();
             drop(permit);
             match ws {

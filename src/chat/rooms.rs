@@ -273,6 +273,10 @@ pub struct OpenedRoom {
     pub has_more: bool,
     /// Earlier messages edited, deleted or reacted to since `since`, in their current state.
     pub updates: Vec<Message>,
+    /// The seq `messages` reach, when they reach the newest message at the time of
+    /// reading (not when a replay stopped at its limit).
+    #[serde(skip)]
+    read_through: Option<i64>,
 }
 
 /// Opens a room for a socket: checks the request, joins the caller if they may join
@@ -306,7 +310,7 @@ pub async fn open_room(
     let preview = super::participants::preview(state, caller, room_id).await?;
     let now = state.clock.now_ms();
     let viewer = Some(caller.user.id);
-    let (messages, has_more, updates) = match seen {
+    let (messages, has_more, updates, read_through) = match seen {
         Some(seen) => {
             let after = PageQuery::After { after_seq: seen.seq, limit: REPLAY_LIMIT };
             let (messages, has_more) = state.store.messages(room_id, after, viewer, now).await?;
@@ -316,12 +320,14 @@ pub async fn open_room(
                 limit: REPLAY_LIMIT,
             };
             let (updates, _) = state.store.messages(room_id, changed, viewer, now).await?;
-            (messages, has_more, updates)
+            let through = (!has_more).then(|| newest_seq(&messages).unwrap_or(seen.seq));
+            (messages, has_more, updates, through)
         }
         None => {
             let latest = PageQuery::Before { before_seq: i64::MAX, limit: HISTORY_LIMIT_DEFAULT };
             let (messages, has_more) = state.store.messages(room_id, latest, viewer, now).await?;
-            (messages, has_more, Vec::new())
+            let through = newest_seq(&messages).unwrap_or(0);
+            (messages, has_more, Vec::new(), Some(through))
         }
     };
     Ok(OpenedRoom {
@@ -332,7 +338,28 @@ pub async fn open_room(
         messages,
         has_more,
         updates,
+        read_through,
     })
+}
+
+fn newest_seq(messages: &[Message]) -> Option<i64> {
+    messages.iter().map(|m| m.seq).max()
+}
+
+/// Adds what was posted after `opened` was read. A socket starts receiving a room's
+/// broadcasts only after opening it (it may not see them before its access is
+/// checked), so a message sent in between would reach it neither live nor in the answer.
+pub async fn catch_up(
+    state: &AppState,
+    caller: &AuthUser,
+    room_id: RoomId,
+    opened: &mut OpenedRoom,
+) -> AppResult<()> {
+    let Some(through) = opened.read_through else { return Ok(()) };
+    let after = PageQuery::After { after_seq: through, limit: REPLAY_LIMIT };
+    let (late, _) = state.store.messages(room_id, after, Some(caller.user.id), state.clock.now_ms()).await?;
+    opened.messages.extend(late.into_iter().filter(|m| m.seq > through));
+    Ok(())
 }
 
 /// Stops being a participant.

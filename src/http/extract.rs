@@ -89,11 +89,12 @@ pub struct Path<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(AppError))]
 pub struct Query<T>(pub T);
 
-/// Whether reading the body failed because it paused longer than the body-read timeout.
+/// Whether reading the body failed because it arrived too slowly (a pause longer than
+/// the body-read timeout, or below the minimum rate).
 pub(super) fn caused_by_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(err) = cause {
-        if err.is::<tower_http::timeout::TimeoutError>() {
+        if err.is::<crate::server::BodyTooSlow>() {
             return true;
         }
         cause = err.source();

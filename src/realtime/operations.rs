@@ -127,11 +127,16 @@ struct MessageAck {
 struct Empty {}
 
 async fn join_chat_room(cx: &Cx<'_>, req: InRoom<OpenRoom>) -> AppResult<Value> {
-    let opened = {
+    let room = chat_room(req.room_id);
+    let following = cx.socket.rooms().iter().any(|r| *r == room);
+    let mut opened = {
         let _turn = cx.state.arrivals.turn().await?;
         rooms::open_room(cx.state, cx.user, req.room_id, req.body).await?
     };
-    cx.socket.join(chat_room(req.room_id));
+    cx.socket.join(room);
+    if !following {
+        rooms::catch_up(cx.state, cx.user, req.room_id, &mut opened).await?;
+    }
     let payload = to_object(&opened)?;
     let _ = cx.socket.emit("chat_room_joined", &payload);
     Ok(payload)

@@ -560,6 +560,7 @@ describe('8.2 metric label cardinality', () => {
 describe('8.3 slow clients (timeouts 2 s)', () => {
   let server;
   const TIMEOUT_S = 2;
+  const MIN_RATE = 100; // bytes per second, once the first TIMEOUT_S are spent
   const LIMIT_MS = (TIMEOUT_S + 4) * 1000; // setting + slack
   before(async () => {
     server = await startServer({
@@ -567,6 +568,7 @@ describe('8.3 slow clients (timeouts 2 s)', () => {
         EVENTSYNC_HEADER_READ_TIMEOUT_SECONDS: String(TIMEOUT_S),
         EVENTSYNC_BODY_READ_TIMEOUT_SECONDS: String(TIMEOUT_S),
         EVENTSYNC_IDLE_TIMEOUT_SECONDS: String(TIMEOUT_S),
+        EVENTSYNC_MIN_BODY_BYTES_PER_SECOND: String(MIN_RATE),
       },
     });
   });
@@ -609,6 +611,23 @@ describe('8.3 slow clients (timeouts 2 s)', () => {
     });
     const raw = await assertClosedInTime(conn, 'half-sent body');
     assertTimeoutAnswer(raw, 0, 'half-sent body');
+  });
+
+  test('8.3: a body trickled a byte at a time, each inside the pause limit, is cut by the minimum rate', async () => {
+    const conn = await holdConnection(server.port, {
+      send:
+        'POST /api/auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+        'Content-Length: 5000\r\n\r\n{',
+    });
+    // One byte every 500 ms never pauses for TIMEOUT_S, and would take 40 minutes in all.
+    const trickle = setInterval(() => conn.isClosed() || conn.socket.write(' '), 500);
+    try {
+      const raw = await assertClosedInTime(conn, 'trickled body');
+      assertTimeoutAnswer(raw, 0, 'trickled body');
+      assert.ok(raw.length > 0, 'closed without the 408 answer');
+    } finally {
+      clearInterval(trickle);
+    }
   });
 
   test('8.3: an idle keep-alive connection is closed by the idle timeout', async () => {
