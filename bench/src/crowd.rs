@@ -124,28 +124,34 @@ pub(crate) enum JoinFailure {
     Lost,
 }
 
-/// Sends `join_chat_room` (ack id 1) and waits for its ack: (latency, the ack frame).
-pub(crate) async fn join(
-    ws: &mut sio::Ws,
-    room_id: i64,
-    since: Option<i64>,
-) -> Result<(Duration, String), JoinFailure> {
+/// What a join brought: its latency, the ack frame, and the `new_chat_message` frames
+/// that arrived while it was answered (a member's socket follows the room from connect).
+pub(crate) struct Joined {
+    pub took: Duration,
+    pub ack: String,
+    pub live: Vec<String>,
+}
+
+/// Sends `join_chat_room` (ack id 1) and waits for its ack.
+pub(crate) async fn join(ws: &mut sio::Ws, room_id: i64, since: Option<i64>) -> Result<Joined, JoinFailure> {
     let payload = match since {
         Some(since) => json!({"room_id": room_id, "since": since}),
         None => json!({"room_id": room_id}),
     };
     let began = Instant::now();
+    let mut live = Vec::new();
     ws.send(sio::event_with_ack(1, "join_chat_room", &payload)).await.map_err(|_| JoinFailure::Lost)?;
     loop {
         match ws.next().await {
             Some(Ok(Message::Text(text))) => match sio::classify(&text) {
                 Frame::Ping => ws.send(Message::text("3")).await.map_err(|_| JoinFailure::Lost)?,
                 Frame::Ack { ok: true } if text.starts_with("431[") => {
-                    return Ok((began.elapsed(), text.to_string()));
+                    return Ok(Joined { took: began.elapsed(), ack: text.to_string(), live });
                 }
                 Frame::Ack { ok: false } if text.starts_with("431[") => {
                     return Err(JoinFailure::Refused { retry_after: retry_after(&text) });
                 }
+                Frame::Event { name: "new_chat_message", raw } => live.push(raw.to_owned()),
                 _ => {}
             },
             Some(Ok(_)) => {}
@@ -259,7 +265,7 @@ pub async fn mass_join(args: MassJoinArgs) -> Result<Value, BoxError> {
                 }
             };
             match join(&mut ws, room_id, None).await {
-                Ok((took, ack)) => {
+                Ok(Joined { took, ack, .. }) => {
                     let mut j = joins.lock().await;
                     let _ = j.0.record(took.as_micros().max(1) as u64);
                     j.1 += ack.len() as u64;
@@ -445,24 +451,32 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
                 // again on the same socket, as an application would.
                 let ack = loop {
                     match join(&mut ws, room_id, since).await {
-                        Ok((_, ack)) => break Some(ack),
+                        Ok(joined) => break Some(joined),
                         Err(JoinFailure::Refused { retry_after: Some(secs) }) => {
                             tokio::time::sleep(Duration::from_secs_f64(secs * (0.5 + rand::random::<f64>()))).await;
                         }
                         Err(_) => break None,
                     }
                 };
-                let Some(ack) = ack else {
+                let Some(joined) = ack else {
                     attempt = attempt.max(1);
                     continue;
                 };
                 attempt = 0;
-                // The join ack's replay: every message after `since` (on a first join,
-                // the latest page, which only sets where this client starts counting).
-                for (id, seq) in replay(&ack) {
+                // What arrived live while the join was answered, then the join ack's
+                // replay: every message after `since` (on a first join, the latest page,
+                // which only sets where this client starts counting).
+                let mut newest: Option<(i64, i64)> = None;
+                let live = joined.live.iter().filter_map(|raw| id_of_max_seq(raw));
+                for (id, seq) in live.chain(replay(&joined.ack)) {
                     if since.is_some() {
                         me.seqs.push(seq);
                     }
+                    if newest.is_none_or(|(_, s)| seq > s) {
+                        newest = Some((id, seq));
+                    }
+                }
+                if let Some((id, _)) = newest {
                     since = Some(id);
                 }
                 if lost_at.is_none() {
@@ -555,7 +569,16 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
         duplicated += (before_dedup - seen.len()) as u64;
         if let (Some(first), Some(&last)) = (seen.first(), final_seq.get(&r.room_id)) {
             let span = (last - first + 1).max(0) as u64;
-            missed += span.saturating_sub(seen.len() as u64);
+            let gaps = span.saturating_sub(seen.len() as u64);
+            if gaps > 0 && missed < 5 {
+                let absent: Vec<i64> =
+                    (*first..=last).filter(|q| seen.binary_search(q).is_err()).take(5).collect();
+                eprintln!(
+                    "room {}: seqs {absent:?} never reached one client (saw {first}..={last})",
+                    r.room_id
+                );
+            }
+            missed += gaps;
         }
     }
     let report = json!({
