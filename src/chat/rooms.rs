@@ -358,7 +358,7 @@ pub async fn catch_up(
     let Some(through) = opened.read_through else { return Ok(()) };
     let after = PageQuery::After { after_seq: through, limit: REPLAY_LIMIT };
     let (late, _) = state.store.messages(room_id, after, Some(caller.user.id), state.clock.now_ms()).await?;
-    opened.messages.extend(late.into_iter().filter(|m| m.seq > through));
+    opened.messages.extend(late);
     Ok(())
 }
 

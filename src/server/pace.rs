@@ -44,25 +44,32 @@ pub async fn pace_request_body(pace: Pace, request: axum::extract::Request) -> a
 pub struct PacedBody<B> {
     inner: B,
     pace: Pace,
-    /// When the first read happened, and the timer for the current deadline.
-    started: Option<(Instant, Pin<Box<Sleep>>)>,
+    clock: Option<Clock>,
     received: u64,
+}
+
+/// When the first read happened, and the timer set to the current deadline.
+struct Clock {
+    started: Instant,
+    timer: Pin<Box<Sleep>>,
 }
 
 impl<B> PacedBody<B> {
     pub fn new(inner: B, pace: Pace) -> Self {
-        PacedBody { inner, pace, started: None, received: 0 }
+        PacedBody { inner, pace, clock: None, received: 0 }
     }
+}
 
-    /// The earlier of "one pause from now" and "when the bytes so far stop covering the
-    /// time spent".
-    fn deadline(&self, started: Instant, now: Instant) -> Instant {
-        let paused_too_long = now + self.pace.pause;
-        if self.pace.min_bytes_per_second == 0 {
+impl Pace {
+    /// The earlier of "one pause from now" and "when the `received` bytes stop covering
+    /// the time spent since `started`".
+    fn deadline(&self, started: Instant, received: u64, now: Instant) -> Instant {
+        let paused_too_long = now + self.pause;
+        if self.min_bytes_per_second == 0 {
             return paused_too_long;
         }
-        let earned = Duration::from_secs_f64(self.received as f64 / self.pace.min_bytes_per_second as f64);
-        paused_too_long.min(started + self.pace.pause + earned)
+        let earned = Duration::from_secs_f64(received as f64 / self.min_bytes_per_second as f64);
+        paused_too_long.min(started + self.pause + earned)
     }
 }
 
@@ -79,30 +86,24 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
-        if this.started.is_none() {
-            let now = Instant::now();
-            let timer = Box::pin(tokio::time::sleep_until(now + this.pace.pause));
-            this.started = Some((now, timer));
-        }
+        let pause = this.pace.pause;
+        let clock = this.clock.get_or_insert_with(|| {
+            let started = Instant::now();
+            Clock { started, timer: Box::pin(tokio::time::sleep_until(started + pause)) }
+        });
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.received = this.received.saturating_add(data.len() as u64);
-                    if let Some((started, _)) = this.started {
-                        let next = this.deadline(started, Instant::now());
-                        if let Some((_, timer)) = this.started.as_mut() {
-                            timer.as_mut().reset(next);
-                        }
-                    }
+                    let next = this.pace.deadline(clock.started, this.received, Instant::now());
+                    clock.timer.as_mut().reset(next);
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err.into()))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => {
-                if let Some((_, timer)) = this.started.as_mut() {
-                    ready!(timer.as_mut().poll(cx));
-                }
+                ready!(clock.timer.as_mut().poll(cx));
                 Poll::Ready(Some(Err(Box::new(BodyTooSlow))))
             }
         }
