@@ -51,7 +51,9 @@ pub fn layer() -> (SocketIoLayer, SocketIo) {
 ///
 /// hyper parses them as zero-copy slices of the connection's read buffer, and
 /// socketioxide keeps each socket's request parts for the life of the socket: a few
-/// hundred bytes of headers would keep the whole (16 KiB) buffer alive per connection.
+/// hundred bytes of headers would keep the whole (8–16 KiB) buffer alive per connection.
+/// That includes axum's `OriginalUri` extension, a clone of the URI made by the router
+/// before this layer runs.
 pub async fn detach_request_buffers(mut request: axum::extract::Request) -> axum::extract::Request {
     if request.uri().path().starts_with("/socket.io/") {
         let mut headers = axum::http::HeaderMap::with_capacity(request.headers().len());
@@ -63,6 +65,11 @@ pub async fn detach_request_buffers(mut request: axum::extract::Request) -> axum
         *request.headers_mut() = headers;
         if let Ok(uri) = axum::http::Uri::try_from(request.uri().to_string()) {
             *request.uri_mut() = uri;
+        }
+        if let Some(original) = request.extensions_mut().get_mut::<axum::extract::OriginalUri>()
+            && let Ok(uri) = axum::http::Uri::try_from(original.0.to_string())
+        {
+            original.0 = uri;
         }
     }
     request
@@ -150,4 +157,53 @@ async fn authenticate_handshake(
         return Err(AppError::CrossOrigin);
     }
     accounts::authenticate(state, &token).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Bytes;
+    use axum::extract::OriginalUri;
+    use axum::http::{HeaderValue, Uri};
+
+    /// Whether `part` lies inside `buffer`'s bytes (so holding it keeps `buffer` alive).
+    fn inside(buffer: &Bytes, part: &[u8]) -> bool {
+        let range = buffer.as_ptr_range();
+        range.contains(&part.as_ptr())
+    }
+
+    #[tokio::test]
+    async fn a_socket_request_keeps_nothing_of_the_connection_buffer() {
+        // A stand-in for hyper's read buffer: URI and header value are slices of it.
+        let buffer = Bytes::from_static(b"/socket.io/?EIO=4&transport=websocket secret-token");
+        let uri = Uri::from_maybe_shared(buffer.slice(0..37)).unwrap();
+        let value = HeaderValue::from_maybe_shared(buffer.slice(38..)).unwrap();
+        assert!(inside(&buffer, uri.path().as_bytes()), "the stand-in must share the buffer");
+        let mut request = axum::extract::Request::new(axum::body::Body::empty());
+        *request.uri_mut() = uri.clone();
+        request.headers_mut().insert("authorization", value);
+        request.extensions_mut().insert(OriginalUri(uri));
+
+        let request = detach_request_buffers(request).await;
+
+        assert_eq!(request.uri().to_string(), "/socket.io/?EIO=4&transport=websocket");
+        assert!(!inside(&buffer, request.uri().path().as_bytes()));
+        assert!(!inside(&buffer, request.uri().query().unwrap_or_default().as_bytes()));
+        let header = &request.headers()["authorization"];
+        assert_eq!(header, "secret-token");
+        assert!(!inside(&buffer, header.as_bytes()));
+        let original = request.extensions().get::<OriginalUri>().expect("OriginalUri kept");
+        assert_eq!(original.0.to_string(), "/socket.io/?EIO=4&transport=websocket");
+        assert!(!inside(&buffer, original.0.path().as_bytes()), "OriginalUri still shares the buffer");
+    }
+
+    #[tokio::test]
+    async fn other_requests_pass_untouched() {
+        let buffer = Bytes::from_static(b"/api/chat/rooms");
+        let uri = Uri::from_maybe_shared(buffer.clone()).unwrap();
+        let mut request = axum::extract::Request::new(axum::body::Body::empty());
+        *request.uri_mut() = uri;
+        let request = detach_request_buffers(request).await;
+        assert!(inside(&buffer, request.uri().path().as_bytes()));
+    }
 }
