@@ -139,6 +139,11 @@ async fn join_chat_room(cx: &Cx<'_>, req: InRoom<OpenRoom>) -> AppResult<Value> 
     }
     let payload = to_object(&opened)?;
     let _ = cx.socket.emit("chat_room_joined", &payload);
+    // The ack carries the same answer. The socket's writer flushes whatever is queued in
+    // one burst, and the WebSocket layer keeps its write buffer at the largest burst for
+    // the socket's life: letting the writer take the event first (it was just woken, so
+    // it runs before this task resumes) keeps one copy of the answer there, not two.
+    tokio::task::yield_now().await;
     Ok(payload)
 }
 
