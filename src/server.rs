@@ -80,7 +80,7 @@ pub async fn serve(
         let slot = if behind_proxy { Some(None) } else { per_address.take(peer.ip()).map(Some) };
         let Some(slot) = slot else {
             tracing::debug!(%peer, "connection refused: too many from this address");
-            drop(tcp);
+            refuse_over_cap(tcp);
             continue;
         };
         // Chat frames are small: without TCP_NODELAY, Nagle's algorithm holds them back
@@ -168,6 +168,38 @@ impl Drop for Slot {
     }
 }
 
+/// The headers every JSON answer written here (not by the router) carries, as the
+/// router's answers do.
+const JSON_ANSWER_HEADERS: &str = "content-type: application/json\r\nx-content-type-options: nosniff\r\n\
+     content-security-policy: default-src 'none'; frame-ancestors 'none'\r\n";
+
+fn error_body(code: &str, message: &str) -> String {
+    serde_json::json!({"error": {"code": code, "message": message}}).to_string()
+}
+
+/// Refuses a connection over its address's cap with 429 `too_many_connections`, then
+/// closes it. Never waits: under a connection flood a refused socket must not hold a
+/// descriptor or a task, so the answer is written only if the socket takes it at once
+/// (a new socket's send buffer always does), and what the client already sent is read
+/// first so that closing ends the connection cleanly instead of resetting it.
+fn refuse_over_cap(tcp: tokio::net::TcpStream) {
+    static ANSWER: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+        let body = error_body(
+            "too_many_connections",
+            "too many open connections from this address; close one and try again",
+        );
+        format!(
+            "HTTP/1.1 429 Too Many Requests\r\n{JSON_ANSWER_HEADERS}retry-after: 1\r\nconnection: close\r\n\
+             content-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
+    let mut received = [0u8; 4096];
+    let _ = tcp.try_read(&mut received);
+    let _ = tcp.try_write(&ANSWER);
+}
+
 /// The JSON body for an answer hyper wrote by itself, if `head` is one: hyper's own
 /// answers are the only 400/414/431 responses with `content-length: 0`.
 fn rewrite_automatic_answer(head: &[u8]) -> Option<Vec<u8>> {
@@ -182,17 +214,10 @@ fn rewrite_automatic_answer(head: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let at = head.windows(EMPTY.len()).position(|w| w.eq_ignore_ascii_case(EMPTY))?;
-    let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+    let body = error_body(code, message);
     let mut out = Vec::with_capacity(head.len() + body.len() + 128);
     out.extend_from_slice(&head[..at]);
-    out.extend_from_slice(
-        format!(
-            "\r\ncontent-type: application/json\r\nx-content-type-options: nosniff\r\n\
-             content-security-policy: default-src 'none'; frame-ancestors 'none'\r\ncontent-length: {}\r\n",
-            body.len()
-        )
-        .as_bytes(),
-    );
+    out.extend_from_slice(format!("\r\n{JSON_ANSWER_HEADERS}content-length: {}\r\n", body.len()).as_bytes());
     out.extend_from_slice(&head[at + EMPTY.len()..]);
     out.extend_from_slice(body.as_bytes());
     Some(out)

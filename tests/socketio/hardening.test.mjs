@@ -684,7 +684,15 @@ describe('8.3 connections per client address (EVENTSYNC_MAX_CONNECTIONS_PER_IP=5
     const other = await rawExchange(server.port, GET, { localAddress: '127.0.0.2', timeoutMs: 3000 });
     assert.equal(other.response?.status, 200, `a request from 127.0.0.2 while 127.0.0.1 holds ${CAP}: ${show(other.raw.toString())}`);
 
-    // One more from 127.0.0.1 is refused: closed without an answer, or 429 too_many_connections.
+    // One more from 127.0.0.1 is refused with 429 too_many_connections and closed. (A
+    // client that has not sent its request yet always reads the answer; one whose request
+    // races the refusal may see the connection reset instead, which is also a refusal.)
+    const silent = await rawExchange(server.port, '', { timeoutMs: 3000 });
+    assert.equal(silent.response?.status, 429, `connection #${CAP + 1} from 127.0.0.1: ${show(silent.raw.toString())}`);
+    assert.equal(silent.response.body?.error?.code, 'too_many_connections', `body: ${silent.response.text}`);
+    assert.equal(typeof silent.response.body.error.message, 'string');
+    assert.equal(silent.response.headers['content-type'], 'application/json');
+    assert.ok(Number(silent.response.headers['retry-after']) > 0, 'no retry-after');
     const extra = await rawExchange(server.port, GET, { timeoutMs: 3000 });
     if (extra.response) {
       assert.equal(extra.response.status, 429, `connection #${CAP + 1} from 127.0.0.1 was answered ${extra.response.status}, not refused`);
