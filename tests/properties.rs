@@ -8,7 +8,7 @@ use eventsync_chat::domain::file::{content_disposition, extension, validate_file
 use eventsync_chat::domain::message::{mentioned_usernames, validate_content, validate_emoji};
 use eventsync_chat::domain::qa::QuestionCursor;
 use eventsync_chat::domain::room::ParticipantCursor;
-use eventsync_chat::domain::user::validate_username;
+use eventsync_chat::domain::user::{RESERVED_USERNAMES, validate_username};
 use eventsync_chat::domain::words::{find_blocked, fold, mask};
 use eventsync_chat::files::kinds::{TextCheck, check_content, kind_of};
 use proptest::prelude::*;
@@ -20,6 +20,8 @@ fn chat_text() -> impl Strategy<Value = String> {
         ".*",
         "[@a-zA-Z0-9_.\\- ]{0,80}",
         "(@[a-z0-9_.]{0,40}[ .,!?]){0,6}",
+        // The room-wide names, in any case, which are mentions but not usernames.
+        "(@([rR][oO][oO][mM]|[hH][eE][rR][eE])[ .]?){0,3}",
         "[a-zé\u{301}ｆｕｌｌ\u{1F44D}\u{200B} ]{0,40}",
     ]
 }
@@ -37,7 +39,8 @@ proptest! {
         let found = mentioned_usernames(&text);
         let lower = text.to_ascii_lowercase();
         for (i, name) in found.iter().enumerate() {
-            prop_assert!(validate_username(name).is_ok(), "{name:?} from {text:?}");
+            let room_wide = RESERVED_USERNAMES.contains(&name.as_str());
+            prop_assert!(room_wide || validate_username(name).is_ok(), "{name:?} from {text:?}");
             prop_assert!(lower.contains(&format!("@{name}")), "{name:?} is not written in {text:?}");
             prop_assert!(!found[..i].contains(name), "{name:?} twice");
         }

@@ -374,7 +374,8 @@ fn is_username_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
 }
 
-/// Case-folded usernames written as `@name` in `text`, each once, in order of appearance.
+/// Case-folded usernames written as `@name` in `text`, each once, in order of appearance;
+/// the room-wide `@room` and `@here` among them (no account may take those names).
 /// An `@` inside a word (e-mail addresses) is not a mention; a trailing `.` ends a sentence.
 pub fn mentioned_usernames(text: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();

@@ -44,6 +44,17 @@ pub type Running<'a> = Pin<Box<dyn Future<Output = AppResult<Value>> + Send + 'a
 pub struct Operation {
     pub name: &'static str,
     pub run: for<'a> fn(&'a Cx<'a>, Option<Value>) -> Running<'a>,
+    /// Decodes a payload into the operation's input type and nothing more: what `run`
+    /// does first, without a server (the fuzz targets drive every event through it).
+    pub decode: fn(Option<Value>) -> AppResult<()>,
+}
+
+/// Decodes `data` as the input type of `_call`, an operation's function.
+pub fn decode_for<T: DeserializeOwned, F, Fut>(_call: F, data: Option<Value>) -> AppResult<()>
+where
+    F: Fn(&'static Cx<'static>, T) -> Fut,
+{
+    parse::<T>(data).map(drop)
 }
 
 /// A table line: decodes the payload into the function's input type, runs it and turns
@@ -57,7 +68,10 @@ macro_rules! operation {
             use $crate::realtime::operations::{parse, to_object};
             Box::pin(async move { to_object($call(cx, parse(data)?).await?) })
         }
-        $crate::realtime::operations::Operation { name: $name, run }
+        fn decode(data: Option<serde_json::Value>) -> $crate::error::AppResult<()> {
+            $crate::realtime::operations::decode_for($call, data)
+        }
+        $crate::realtime::operations::Operation { name: $name, run, decode }
     }};
 }
 
@@ -103,7 +117,7 @@ pub struct OnMessage<T> {
 
 /// Payloads are JSON objects: an array or a scalar is refused rather than read by
 /// position. Whole-number floats count as integers, as in a REST body.
-pub(crate) fn parse<T: DeserializeOwned>(data: Option<Value>) -> AppResult<T> {
+pub fn parse<T: DeserializeOwned>(data: Option<Value>) -> AppResult<T> {
     match data {
         Some(mut object @ Value::Object(_)) => {
             crate::domain::whole_numbers_as_integers(&mut object);
