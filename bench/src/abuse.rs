@@ -10,7 +10,10 @@
 //! - `slowloris`: requests declaring a 60 KB body and sending one byte every 5 s;
 //! - `rooms`: one user joins 10,000 public rooms, then opens sockets (each follows every
 //!   room the user is in);
-//! - `sockets`: one user, in 100 rooms, opens 1,000 sockets.
+//! - `sockets`: one user, in 100 rooms, opens 1,000 sockets;
+//! - `reconnects`: a reconnect storm from one address: one user, in 100 rooms, connects
+//!   500 sockets (64 at a time), drops them all at once and connects them again, over
+//!   and over.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -55,6 +58,7 @@ enum Kind {
     Slowloris,
     Rooms,
     Sockets,
+    Reconnects,
 }
 
 /// Counts the abuser keeps, reported at the end.
@@ -235,6 +239,54 @@ async fn many_sockets(args: &AbuseArgs, token: &str, sockets: usize, counts: &Co
     open
 }
 
+/// Waves of `sockets` sockets of one user, until `until`: each wave connects them (64
+/// handshakes at a time) and then drops them all at once. Answers the number of waves.
+async fn reconnect_waves(
+    args: &AbuseArgs,
+    token: &str,
+    sockets: usize,
+    counts: Arc<Counts>,
+    until: Instant,
+) -> u64 {
+    let mut waves = 0;
+    while Instant::now() < until {
+        let gate = Arc::new(Semaphore::new(64));
+        let mut tasks = Vec::with_capacity(sockets);
+        for _ in 0..sockets {
+            let Ok(permit) = gate.clone().acquire_owned().await else { break };
+            let (server, source, token, counts) =
+                (args.server, args.source, token.to_owned(), counts.clone());
+            tasks.push(tokio::spawn(async move {
+                counts.attempts.fetch_add(1, Ordering::Relaxed);
+                let ws = sio::connect(server, Some(source), &token).await;
+                drop(permit);
+                match ws {
+                    Ok(ws) => {
+                        counts.hold();
+                        Some(ws)
+                    }
+                    Err(_) => {
+                        counts.refused.fetch_add(1, Ordering::Relaxed);
+                        None
+                    }
+                }
+            }));
+        }
+        let mut open = Vec::with_capacity(sockets);
+        for task in tasks {
+            if let Ok(Some(ws)) = task.await {
+                open.push(ws);
+            }
+        }
+        for ws in open.drain(..) {
+            drop(ws);
+            counts.release();
+        }
+        waves += 1;
+    }
+    waves
+}
+
 /// Creates `n` public rooms (as another user) and has `token`'s user join every one.
 async fn join_rooms(api: &Api, owner: &str, token: &str, n: usize) -> Result<Duration, BoxError> {
     let gate = Arc::new(Semaphore::new(16));
@@ -290,7 +342,7 @@ pub async fn abuse(args: AbuseArgs) -> Result<(), BoxError> {
             extra["joined_rooms"] = json!(10_000);
             extra["join_seconds"] = json!(took.as_secs_f64());
         }
-        Kind::Sockets => {
+        Kind::Sockets | Kind::Reconnects => {
             let owner = api.account("abuse_owner").await?;
             join_rooms(&api, &owner, &abuser, 100).await?;
             extra["joined_rooms"] = json!(100);
@@ -319,6 +371,10 @@ pub async fn abuse(args: AbuseArgs) -> Result<(), BoxError> {
         Kind::Flood => flood(&args, counts.clone(), until).await,
         Kind::Frames => frames(&args, &abuser, counts.clone(), until).await,
         Kind::Slowloris => slowloris(&args, counts.clone(), until).await,
+        Kind::Reconnects => {
+            let waves = reconnect_waves(&args, &abuser, 500, counts.clone(), until).await;
+            extra["waves"] = json!(waves);
+        }
         Kind::Rooms | Kind::Sockets => {
             let sockets = if matches!(args.kind, Kind::Rooms) { 20 } else { 1000 };
             let t0 = Instant::now();
