@@ -2,15 +2,14 @@
 //! mention extraction, emoji validation, blocked-word folding and masking, file names
 //! and `Content-Disposition`, content sniffing, and the opaque page cursors. Each runs a
 //! fixed number of generated cases in every CI run; a failure is shrunk to its smallest
-//! input and kept under `proptest-regressions/`, so it becomes a regression test.
+//! input and kept under `proptest-regressions/`, so it becomes a regression test. The
+//! properties themselves live in `checks/`, which the fuzz targets (`fuzz/`) share.
 
-use eventsync_chat::domain::file::{content_disposition, extension, validate_file_name};
-use eventsync_chat::domain::message::{mentioned_usernames, validate_content, validate_emoji};
+mod checks;
+
+use checks::EXTENSIONS;
 use eventsync_chat::domain::qa::QuestionCursor;
 use eventsync_chat::domain::room::ParticipantCursor;
-use eventsync_chat::domain::user::{RESERVED_USERNAMES, validate_username};
-use eventsync_chat::domain::words::{find_blocked, fold, mask};
-use eventsync_chat::files::kinds::{TextCheck, check_content, kind_of};
 use proptest::prelude::*;
 
 /// Text that mixes what the parsers care about (`@`, dots, separators, accents,
@@ -26,35 +25,17 @@ fn chat_text() -> impl Strategy<Value = String> {
     ]
 }
 
-const EXTENSIONS: &[&str] = &[
-    "txt", "md", "csv", "pdf", "png", "jpg", "jpeg", "gif", "webp", "mp3", "wav", "ogg", "m4a", "mp4",
-    "webm", "avi", "mov", "zip", "rar", "7z", "tar", "gz", "exe", "",
-];
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
     fn mentions_are_valid_usernames_written_with_an_at(text in chat_text()) {
-        let found = mentioned_usernames(&text);
-        let lower = text.to_ascii_lowercase();
-        for (i, name) in found.iter().enumerate() {
-            let room_wide = RESERVED_USERNAMES.contains(&name.as_str());
-            prop_assert!(room_wide || validate_username(name).is_ok(), "{name:?} from {text:?}");
-            prop_assert!(lower.contains(&format!("@{name}")), "{name:?} is not written in {text:?}");
-            prop_assert!(!found[..i].contains(name), "{name:?} twice");
-        }
+        checks::mentions(&text);
     }
 
     #[test]
     fn accepted_content_and_emoji_are_stable(text in chat_text()) {
-        if let Ok(content) = validate_content(&text) {
-            prop_assert_eq!(validate_content(&content).ok(), Some(content.clone()));
-            prop_assert!(!content.trim().is_empty());
-        }
-        if let Ok(emoji) = validate_emoji(&text) {
-            prop_assert_eq!(validate_emoji(&emoji).ok(), Some(emoji));
-        }
+        checks::content_and_emoji(&text);
     }
 
     #[test]
@@ -62,25 +43,12 @@ proptest! {
         text in chat_text(),
         blocked in proptest::collection::vec("[a-zA-Zé]{1,8}", 0..4),
     ) {
-        prop_assert_eq!(fold(&fold(&text)), fold(&text));
-        let masked = mask(&text, &blocked);
-        prop_assert_eq!(find_blocked(&masked, &blocked), None, "{:?} masked as {:?}", text, masked);
-        if find_blocked(&text, &blocked).is_none() {
-            prop_assert_eq!(masked, text);
-        }
+        checks::blocked_words(&text, &blocked);
     }
 
     #[test]
     fn file_names_are_names_and_always_make_a_header(raw in ".{0,240}") {
-        if let Ok(name) = validate_file_name(&raw) {
-            prop_assert!(!name.contains(['/', '\\']) && !name.chars().any(char::is_control));
-            prop_assert_eq!(validate_file_name(&name).ok(), Some(name.clone()));
-            prop_assert!(name != "." && name != "..");
-            let header = content_disposition(&name);
-            prop_assert!(axum::http::HeaderValue::from_str(&header).is_ok(), "{header:?}");
-            let ext = extension(&name);
-            prop_assert_eq!(ext.to_ascii_lowercase(), ext);
-        }
+        checks::file_name(&raw);
     }
 
     #[test]
@@ -88,9 +56,7 @@ proptest! {
         bytes in proptest::collection::vec(any::<u8>(), 0..512),
         ext in proptest::sample::select(EXTENSIONS),
     ) {
-        if let Ok(kind) = kind_of(ext) {
-            let _ = check_content(kind, &bytes);
-        }
+        checks::sniffing(ext, &bytes);
     }
 
     #[test]
@@ -101,30 +67,15 @@ proptest! {
         ],
         cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6),
     ) {
-        let mut whole = TextCheck::default();
-        whole.feed(&bytes);
         let mut points: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
         points.sort_unstable();
-        let mut pieces = TextCheck::default();
-        let mut last = 0;
-        for point in points.into_iter().chain([bytes.len()]) {
-            pieces.feed(&bytes[last..point]);
-            last = point;
-        }
-        // Text: UTF-8 without control bytes other than tab, line breaks, form feed, escape.
-        let binary = |b: &u8| *b < 0x20 && !matches!(*b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | 0x1B);
-        let utf8 = std::str::from_utf8(&bytes).is_ok() && !bytes.iter().any(binary);
-        prop_assert_eq!(whole.finish().is_ok(), pieces.finish().is_ok());
-        let mut again = TextCheck::default();
-        again.feed(&bytes);
-        prop_assert_eq!(again.finish().is_ok(), utf8, "{:?}", bytes);
+        checks::text_check_cut(&bytes, &points);
     }
 
     #[test]
     fn cursors_decode_only_what_they_encode(text in ".{0,80}", rank in 0i64..3, name in "[a-z0-9_.\\-]{0,64}",
                                             votes in 0i64..1_000_000_000_000_000_000, id in 0i64..1_000_000_000_000_000_000) {
-        let _ = ParticipantCursor::decode(&text);
-        let _ = QuestionCursor::decode(&text);
+        checks::cursor_text(&text);
         let cursor = ParticipantCursor { role_rank: rank, name_key: name };
         prop_assert_eq!(ParticipantCursor::decode(&cursor.encode()).ok(), Some(cursor));
         let question = QuestionCursor { votes, id };
