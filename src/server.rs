@@ -173,8 +173,11 @@ impl Drop for Slot {
 const JSON_ANSWER_HEADERS: &str = "content-type: application/json\r\nx-content-type-options: nosniff\r\n\
      content-security-policy: default-src 'none'; frame-ancestors 'none'\r\n";
 
-fn error_body(code: &str, message: &str) -> String {
-    serde_json::json!({"error": {"code": code, "message": message}}).to_string()
+/// The error shape every answer has ([`ErrorBody`](crate::error::ErrorBody)), as text.
+fn error_body(code: &str, message: &str, retry_after: Option<u64>) -> String {
+    let detail =
+        crate::error::ErrorDetail { code: code.into(), message: message.into(), retry_after, until: None };
+    serde_json::to_string(&crate::error::ErrorBody { error: detail }).unwrap_or_default()
 }
 
 /// Refuses a connection over its address's cap with 429 `too_many_connections`, then
@@ -183,13 +186,15 @@ fn error_body(code: &str, message: &str) -> String {
 /// (a new socket's send buffer always does), and what the client already sent is read
 /// first so that closing ends the connection cleanly instead of resetting it.
 fn refuse_over_cap(tcp: tokio::net::TcpStream) {
+    const RETRY_AFTER_SECONDS: u64 = 1;
     static ANSWER: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
         let body = error_body(
             "too_many_connections",
             "too many open connections from this address; close one and try again",
+            Some(RETRY_AFTER_SECONDS),
         );
         format!(
-            "HTTP/1.1 429 Too Many Requests\r\n{JSON_ANSWER_HEADERS}retry-after: 1\r\nconnection: close\r\n\
+            "HTTP/1.1 429 Too Many Requests\r\n{JSON_ANSWER_HEADERS}retry-after: {RETRY_AFTER_SECONDS}\r\nconnection: close\r\n\
              content-length: {}\r\n\r\n{body}",
             body.len()
         )
@@ -214,7 +219,7 @@ fn rewrite_automatic_answer(head: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let at = head.windows(EMPTY.len()).position(|w| w.eq_ignore_ascii_case(EMPTY))?;
-    let body = error_body(code, message);
+    let body = error_body(code, message, None);
     let mut out = Vec::with_capacity(head.len() + body.len() + 128);
     out.extend_from_slice(&head[..at]);
     out.extend_from_slice(format!("\r\n{JSON_ANSWER_HEADERS}content-length: {}\r\n", body.len()).as_bytes());

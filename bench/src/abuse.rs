@@ -225,18 +225,30 @@ async fn slowloris(args: &AbuseArgs, counts: Arc<Counts>, until: Instant) {
 async fn many_sockets(args: &AbuseArgs, token: &str, sockets: usize, counts: &Counts) -> Vec<sio::Ws> {
     let mut open = Vec::with_capacity(sockets);
     for _ in 0..sockets {
-        counts.attempts.fetch_add(1, Ordering::Relaxed);
-        match sio::connect(args.server, Some(args.source), token).await {
-            Ok(ws) => {
-                counts.hold();
-                open.push(ws);
-            }
-            Err(_) => {
-                counts.refused.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        open.extend(counted_connect(args.server, args.source, token, counts).await);
     }
     open
+}
+
+/// One Socket.IO connection of the abuser, counted as an attempt and then as held or
+/// refused.
+async fn counted_connect(
+    server: SocketAddr,
+    source: IpAddr,
+    token: &str,
+    counts: &Counts,
+) -> Option<sio::Ws> {
+    counts.attempts.fetch_add(1, Ordering::Relaxed);
+    match sio::connect(server, Some(source), token).await {
+        Ok(ws) => {
+            counts.hold();
+            Some(ws)
+        }
+        Err(_) => {
+            counts.refused.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
 }
 
 /// Waves of `sockets` sockets of one user, until `until`: each wave connects them (64
@@ -257,19 +269,9 @@ async fn reconnect_waves(
             let (server, source, token, counts) =
                 (args.server, args.source, token.to_owned(), counts.clone());
             tasks.push(tokio::spawn(async move {
-                counts.attempts.fetch_add(1, Ordering::Relaxed);
-                let ws = sio::connect(server, Some(source), &token).await;
+                let ws = counted_connect(server, source, &token, &counts).await;
                 drop(permit);
-                match ws {
-                    Ok(ws) => {
-                        counts.hold();
-                        Some(ws)
-                    }
-                    Err(_) => {
-                        counts.refused.fetch_add(1, Ordering::Relaxed);
-                        None
-                    }
-                }
+                ws
             }));
         }
         let mut open = Vec::with_capacity(sockets);
@@ -278,7 +280,8 @@ async fn reconnect_waves(
                 open.push(ws);
             }
         }
-        for ws in open.drain(..) {
+        // All at once, as a network drop would.
+        for ws in open {
             drop(ws);
             counts.release();
         }

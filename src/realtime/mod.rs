@@ -63,13 +63,18 @@ pub async fn detach_request_buffers(mut request: axum::extract::Request) -> axum
             }
         }
         *request.headers_mut() = headers;
-        if let Ok(uri) = axum::http::Uri::try_from(request.uri().to_string()) {
+        let owned = |uri: &axum::http::Uri| axum::http::Uri::try_from(uri.to_string()).ok();
+        if let Some(uri) = owned(request.uri()) {
             *request.uri_mut() = uri;
         }
-        if let Some(original) = request.extensions_mut().get_mut::<axum::extract::OriginalUri>()
-            && let Ok(uri) = axum::http::Uri::try_from(original.0.to_string())
-        {
-            original.0 = uri;
+        let uri = request.uri().clone();
+        if let Some(original) = request.extensions_mut().get_mut::<axum::extract::OriginalUri>() {
+            // Usually the same URI: share the copy just made rather than making another.
+            if original.0 == uri {
+                original.0 = uri;
+            } else if let Some(copy) = owned(&original.0) {
+                original.0 = copy;
+            }
         }
     }
     request
