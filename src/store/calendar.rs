@@ -1,6 +1,6 @@
 //! `event` and `event_attendee`: calendar events and who is registered.
 
-use sqlx::FromRow;
+use sqlx::{Connection, FromRow};
 
 use super::rooms::{NewRoom, insert_room_in};
 use super::users::UserRow;
@@ -63,7 +63,8 @@ impl Store {
         const SQL: &str = "INSERT INTO event (title, starts_at, ends_at, organizer_id, created_at) \
             VALUES ($1, $2, $3, $4, $5) RETURNING event_id";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let (event_id,): (i64,) = sqlx::query_as(SQL)
                 .bind(&event.title)
                 .bind(event.starts_at)

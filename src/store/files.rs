@@ -3,7 +3,7 @@
 //! A file row is written in the transaction that writes its message
 //! (`insert_message`); everything here reads or updates rows that exist.
 
-use sqlx::FromRow;
+use sqlx::{Connection, FromRow};
 
 use super::{Store, in_lists, placeholders, with_pool};
 use crate::clock::{Millis, to_rfc3339};
@@ -149,7 +149,8 @@ impl Store {
         const COUNT: &str = "UPDATE file SET download_count = download_count + 1 WHERE file_id = $1";
         const LOG: &str = "INSERT INTO file_download (file_id, user_id, downloaded_at) VALUES ($1, $2, $3)";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             sqlx::query(COUNT).bind(file_id).execute(&mut *tx).await?;
             sqlx::query(LOG).bind(file_id).bind(user_id).bind(now).execute(&mut *tx).await?;
             tx.commit().await

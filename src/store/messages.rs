@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::FromRow;
+use sqlx::{Connection, FromRow};
 
 use super::files::{FileRow, expire_files_of_message_in, insert_file_in, select_file};
 use super::moderation::insert_entry_in;
@@ -228,7 +228,8 @@ impl Store {
             "INSERT INTO poll (message_id, question, multiple, closes_at) VALUES ($1, $2, $3, $4)";
         const OPTION: &str = "INSERT INTO poll_option (message_id, option_index, text) VALUES ($1, $2, $3)";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             if let (Some(client_id), Some(sender)) = (&new.client_id, sender) {
                 let existing: Option<(i64,)> = sqlx::query_as(FIND_CLIENT_ID)
                     .bind(room_id)
@@ -300,7 +301,8 @@ impl Store {
         }
         let count = contents.len() as i64;
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let (last_seq, last_change): (i64, i64) =
                 sqlx::query_as(RESERVE).bind(room_id).bind(count).bind(now).fetch_one(&mut *tx).await?;
             let (first_seq, first_change) = (last_seq - count + 1, last_change - count + 1);
@@ -550,7 +552,8 @@ impl Store {
         const CLEAR_MENTIONS: &str = "DELETE FROM message_mention WHERE message_id = $1";
         const MENTION: &str = "INSERT INTO message_mention (message_id, user_id) VALUES ($1, $2)";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let change = archive_text_in!(tx, facts, editor, "edit", now);
             sqlx::query(UPDATE)
                 .bind(facts.message_id)
@@ -582,7 +585,8 @@ impl Store {
             reaction_count = 0 WHERE message_id = $1 AND deleted_at IS NULL";
         const CLEAR_REACTIONS: &str = "DELETE FROM reaction WHERE message_id = $1";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let change = archive_text_in!(tx, facts, by, "delete", now);
             sqlx::query(UPDATE)
                 .bind(facts.message_id)
@@ -630,7 +634,8 @@ impl Store {
         const TOUCH: &str =
             "UPDATE message SET last_change = $2, reaction_count = reaction_count + $3 WHERE message_id = $1";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let done = if add {
                 sqlx::query(ADD)
                     .bind(facts.message_id)
@@ -667,7 +672,8 @@ impl Store {
             "INSERT INTO poll_vote (message_id, user_id, option_index, voted_at) VALUES ($1, $2, $3, $4)";
         const TOUCH: &str = "UPDATE message SET last_change = $2 WHERE message_id = $1";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             sqlx::query(CLEAR).bind(facts.message_id).bind(user_id).execute(&mut *tx).await?;
             for option in options {
                 sqlx::query(VOTE)

@@ -4,11 +4,13 @@
 //! whichever pool is configured through [`with_pool!`]: the macro expands the same body
 //! once per backend, so each runs natively typed (no `Any` driver, no runtime SQL
 //! rewriting). SQLite runs in WAL mode with exactly one writer connection, which
-//! serialises writes without "database is locked" retries, and a pool of readers.
+//! serialises writes without "database is locked" retries, and a few readers, lent
+//! without sqlx's pool ([`leases`]).
 //! Migrations are embedded in the binary, one folder per backend, and run at start.
 
 mod calendar;
 mod files;
+mod leases;
 mod messages;
 mod moderation;
 mod notifications;
@@ -23,15 +25,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::config::StorageArgs;
 use crate::error::BoxError;
 
 pub use calendar::CalendarEventRow;
 pub use files::FileRow;
+pub use leases::SqliteConnections;
 pub use messages::{InsertedMessage, MessageFacts, PageQuery};
 pub use notifications::NotificationRow;
 pub use presence::PresenceSnapshotRow;
@@ -43,7 +44,7 @@ pub use users::{NewUser, UserCredentials};
 /// Which database, and its pools.
 #[derive(Clone, Debug)]
 pub enum Backend {
-    Sqlite { writer: SqlitePool, reader: SqlitePool },
+    Sqlite { writer: SqliteConnections, reader: SqliteConnections },
     Postgres(PgPool),
 }
 
@@ -103,7 +104,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 impl Store {
     /// Opens (creating if needed) the configured database and brings its schema up to date.
     pub async fn open(storage: &StorageArgs, sqlite_readers: u32) -> Result<Store, BoxError> {
-        let store = match storage.database_url.as_deref() {
+        Ok(match storage.database_url.as_deref() {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 Store::open_postgres(url).await?
             }
@@ -113,9 +114,7 @@ impl Store {
                 let path = storage.data_dir.join("eventsync.db");
                 Store::open_sqlite(SqliteConnectOptions::new().filename(path), sqlite_readers).await?
             }
-        };
-        store.migrate().await?;
-        Ok(store)
+        })
     }
 
     async fn open_sqlite(options: SqliteConnectOptions, readers: u32) -> Result<Store, BoxError> {
@@ -125,31 +124,24 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
+        // Migrations first, through a pool of their own: sqlx's migrator also takes a
+        // connection, but a future holding that form is not provably `Send`.
+        let migrations = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let migrated = sqlx::migrate!("migrations/sqlite").run(&migrations).await;
+        migrations.close().await;
+        migrated?;
         // The writer connects first so the WAL file exists before readers open.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(options.clone())
-            .await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(readers.max(1))
-            .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(options.read_only(true).row_buffer_size(READER_ROW_BUFFER))
-            .await?;
+        let writer = SqliteConnections::open(&options, 1, BUSY_TIMEOUT).await?;
+        let options = options.read_only(true).row_buffer_size(READER_ROW_BUFFER);
+        let reader = SqliteConnections::open(&options, readers, BUSY_TIMEOUT).await?;
         Ok(Store { backend: Backend::Sqlite { writer, reader } })
     }
 
     async fn open_postgres(url: &str) -> Result<Store, BoxError> {
         let pool =
             PgPoolOptions::new().max_connections(16).acquire_timeout(BUSY_TIMEOUT).connect(url).await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(Store { backend: Backend::Postgres(pool) })
-    }
-
-    async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        match &self.backend {
-            Backend::Sqlite { writer, .. } => sqlx::migrate!("migrations/sqlite").run(writer).await,
-            Backend::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await,
-        }
     }
 
     /// Round-trips a trivial query: the readiness probe.

@@ -1,6 +1,6 @@
 //! `moderation_log`: one row per moderation action or admin access, newest first per room.
 
-use sqlx::FromRow;
+use sqlx::{Connection, FromRow};
 
 use super::users::UserRow;
 use super::{Store, in_lists, placeholders, with_pool};
@@ -123,7 +123,8 @@ impl Store {
     ) -> Result<bool, sqlx::Error> {
         const SQL: &str = "UPDATE participant SET muted_until = $3 WHERE room_id = $1 AND user_id = $2";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let done = sqlx::query(SQL).bind(room_id).bind(user_id).bind(until).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
                 return Ok(false);
@@ -188,7 +189,8 @@ impl Store {
         now: Millis,
     ) -> Result<bool, sqlx::Error> {
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let done = sqlx::query(sql).bind(room_id).bind(user_id).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
                 return Ok(false);
@@ -227,7 +229,8 @@ impl Store {
             created_at = excluded.created_at";
         const REMOVE: &str = "DELETE FROM participant WHERE room_id = $1 AND user_id = $2";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             sqlx::query(BAN)
                 .bind(room_id)
                 .bind(user_id)
@@ -352,7 +355,8 @@ impl Store {
         const ROOMS: &str = "SELECT room_id FROM room WHERE event_id = $1";
         const REMOVE: &str = "DELETE FROM participant WHERE room_id = $1 AND user_id = $2";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             sqlx::query(BAN)
                 .bind(event_id)
                 .bind(user_id)
@@ -387,7 +391,8 @@ impl Store {
         const UNBAN: &str = "DELETE FROM event_ban WHERE event_id = $1 AND user_id = $2";
         const ROOMS: &str = "SELECT room_id FROM room WHERE event_id = $1";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let done = sqlx::query(UNBAN).bind(event_id).bind(user_id).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
                 return Ok(None);

@@ -1,6 +1,6 @@
 //! `notification`: what a user is told about outside the room they are looking at.
 
-use sqlx::FromRow;
+use sqlx::{Connection, FromRow};
 
 use super::users::UserRow;
 use super::{Store, with_pool};
@@ -56,7 +56,8 @@ impl Store {
         const SQL: &str = "INSERT INTO notification (user_id, kind, room_id, message_id, actor_id, created_at) \
             VALUES ($1, $2, $3, $4, $5, $6) RETURNING notification_id";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let mut ids = Vec::with_capacity(recipients.len());
             for (user_id, kind) in recipients {
                 let (id,): (i64,) = sqlx::query_as(SQL)

@@ -1,6 +1,6 @@
 //! `message_pin`: a room's pinned messages.
 
-use sqlx::FromRow;
+use sqlx::{Connection, FromRow};
 
 use super::{Store, with_pool};
 use crate::clock::{Millis, to_rfc3339};
@@ -40,7 +40,8 @@ impl Store {
         const INSERT: &str =
             "INSERT INTO message_pin (message_id, room_id, pinned_by, pinned_at) VALUES ($1, $2, $3, $4)";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             sqlx::query(LOCK_ROOM).bind(room_id).execute(&mut *tx).await?;
             let (pinned,): (i64,) = sqlx::query_as(EXISTS).bind(message_id).fetch_one(&mut *tx).await?;
             let (count,): (i64,) = sqlx::query_as(COUNT).bind(room_id).fetch_one(&mut *tx).await?;

@@ -1,6 +1,6 @@
 //! `presence_snapshot`: who was online when the server last stopped cleanly.
 
-use sqlx::FromRow;
+use sqlx::{Connection, FromRow};
 
 use super::{Store, in_lists, placeholders, with_pool};
 use crate::clock::Millis;
@@ -25,7 +25,8 @@ impl Store {
         now: Millis,
     ) -> Result<(), sqlx::Error> {
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             sqlx::query("DELETE FROM presence_snapshot").execute(&mut *tx).await?;
             for chunk in in_lists(rows) {
                 let values: Vec<String> =
@@ -61,7 +62,8 @@ impl Store {
         const SELECT: &str = "SELECT user_id, chosen, custom_message, clears_at, last_active_at \
              FROM presence_snapshot WHERE saved_at >= $1 ORDER BY user_id";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let rows = sqlx::query_as(SELECT).bind(saved_since).fetch_all(&mut *tx).await?;
             sqlx::query("DELETE FROM presence_snapshot").execute(&mut *tx).await?;
             tx.commit().await?;

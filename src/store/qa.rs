@@ -2,7 +2,7 @@
 //! question with 10,000 voters is one row plus their votes, and a vote is one insert or
 //! delete plus one counter update in one transaction.
 
-use sqlx::FromRow;
+use sqlx::{Connection, FromRow};
 
 use super::{Store, with_pool};
 use crate::clock::{Millis, to_rfc3339};
@@ -166,7 +166,8 @@ impl Store {
         const REMOVE: &str = "DELETE FROM question_vote WHERE question_id = $1 AND user_id = $2";
         const COUNT: &str = "UPDATE question SET vote_count = vote_count + $2 WHERE question_id = $1";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let added = sqlx::query(ADD)
                 .bind(question_id)
                 .bind(user_id)
@@ -227,7 +228,8 @@ impl Store {
             "UPDATE question SET pinned_at = NULL WHERE room_id = $1 AND question_id <> $2";
         const SET: &str = "UPDATE question SET pinned_at = $2 WHERE question_id = $1";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let previous: Option<(i64,)> = if pinned {
                 let found =
                     sqlx::query_as(FIND).bind(room_id).bind(question_id).fetch_optional(&mut *tx).await?;

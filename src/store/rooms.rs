@@ -1,6 +1,6 @@
 //! `room` and `participant`.
 
-use sqlx::FromRow;
+use sqlx::{Connection, FromRow};
 
 use super::users::UserRow;
 use super::{Store, with_pool};
@@ -256,7 +256,8 @@ impl Store {
         members: &[(UserId, ParticipantRole)],
     ) -> Result<RoomId, sqlx::Error> {
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let room_id = insert_room_in!(tx, &new, members);
             tx.commit().await?;
             Ok(room_id)
@@ -475,7 +476,8 @@ impl Store {
              WHERE room_id = $1 AND user_id = $2";
         let role = if permissions.is_some() { ParticipantRole::Moderator } else { ParticipantRole::Member };
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let done = sqlx::query(SQL)
                 .bind(room_id)
                 .bind(user_id)

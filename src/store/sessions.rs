@@ -1,6 +1,6 @@
 //! `session`: login sessions, keyed by the SHA-256 of their bearer token.
 
-use sqlx::FromRow;
+use sqlx::{Connection, FromRow};
 
 use super::users::UserRow;
 use super::{Store, with_pool};
@@ -84,7 +84,8 @@ impl Store {
         const UPDATE: &str = "UPDATE app_user SET password_hash = $1 WHERE user_id = $2";
         const END: &str = "DELETE FROM session WHERE user_id = $1 AND session_id <> $2 RETURNING session_id";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let done = sqlx::query(UPDATE).bind(password_hash).bind(user_id).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
                 return Ok(None);
@@ -107,7 +108,8 @@ impl Store {
         const UPDATE: &str = "UPDATE app_user SET disabled_at = $1 WHERE user_id = $2";
         const END: &str = "DELETE FROM session WHERE user_id = $1 RETURNING session_id";
         with_pool!(self, writer, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut connection = pool.acquire().await?;
+            let mut tx = connection.begin().await?;
             let done = sqlx::query(UPDATE).bind(disabled_at).bind(user_id).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
                 return Ok(None);
