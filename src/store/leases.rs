@@ -12,7 +12,10 @@
 //! connection for itself. [`SqliteConnections::acquire`] keeps one for several statements
 //! (a transaction). A statement cancelled half-way leaves nothing behind: the thread
 //! finishes the commands it was sent, in order, before it takes the next borrower's, and a
-//! transaction dropped unfinished queues its rollback first.
+//! transaction dropped unfinished queues its rollback first. The next borrower does wait
+//! behind such leftover work inside the connection's queue, beyond the acquire timeout's
+//! reach; the server's requests are not cancelled by anything but a client going away.
+//! A connection whose thread has died (`WorkerCrashed`) is replaced rather than lent again.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,7 +41,10 @@ struct Inner {
     permits: Arc<Semaphore>,
     size: u32,
     acquire_timeout: Duration,
+    options: SqliteConnectOptions,
     closed: AtomicBool,
+    /// Held by `close` from start to end, so a second call waits for the first.
+    closing: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for SqliteConnections {
@@ -51,7 +57,7 @@ impl std::fmt::Debug for SqliteConnections {
 pub struct Lease {
     connection: Option<SqliteConnection>,
     inner: Arc<Inner>,
-    _permit: OwnedSemaphorePermit,
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl SqliteConnections {
@@ -74,7 +80,9 @@ impl SqliteConnections {
                 permits: Arc::new(Semaphore::new(size as usize)),
                 size,
                 acquire_timeout,
+                options: options.clone(),
                 closed: AtomicBool::new(false),
+                closing: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -89,22 +97,40 @@ impl SqliteConnections {
                 .await
                 .map_err(|_| sqlx::Error::PoolTimedOut)?
                 .map_err(|_| sqlx::Error::PoolClosed)?;
+        // A permit always finds a connection: each is back in the list before its permit.
         let connection = self.inner.lock().pop().ok_or(sqlx::Error::PoolClosed)?;
-        Ok(Lease { connection: Some(connection), inner: self.inner.clone(), _permit: permit })
+        Ok(Lease { connection: Some(connection), inner: self.inner.clone(), permit: Some(permit) })
     }
 
-    /// Lends no more, waits for every loan to come back and closes the connections.
+    /// Lends no more, waits for every loan to come back and closes the connections. A
+    /// second call waits for the first to finish.
     pub async fn close(&self) {
-        if self.inner.closed.swap(true, Ordering::AcqRel) {
+        self.inner.closed.store(true, Ordering::Release);
+        let _one_at_a_time = self.inner.closing.lock().await;
+        if self.inner.permits.is_closed() {
             return;
         }
         let Ok(all) = self.inner.permits.acquire_many(self.inner.size).await else { return };
+        let connections = std::mem::take(&mut *self.inner.lock());
         self.inner.permits.close();
         drop(all);
-        let connections = std::mem::take(&mut *self.inner.lock());
         for connection in connections {
             let _ = connection.close().await;
         }
+    }
+
+    /// Runs one statement on a lease of its own; a lease whose thread turns out to have
+    /// died is replaced.
+    async fn on_lease<T>(
+        &self,
+        statement: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
+        let mut lease = self.acquire().await?;
+        let result = statement(&mut lease).await;
+        if matches!(result, Err(sqlx::Error::WorkerCrashed)) {
+            lease.replace();
+        }
+        result
     }
 }
 
@@ -128,12 +154,37 @@ impl DerefMut for Lease {
     }
 }
 
+impl Lease {
+    /// Drops this lease's connection and opens another in its place, in the background,
+    /// holding the permit until it is in the list (trying again every second while the
+    /// database cannot be opened and the connections are not closing).
+    pub fn replace(mut self) {
+        let (Some(dead), Some(permit)) = (self.connection.take(), self.permit.take()) else { return };
+        drop(dead);
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            loop {
+                match inner.options.connect().await {
+                    Ok(connection) => break inner.lock().push(connection),
+                    Err(err) => tracing::error!(error = %err, "a database connection could not be replaced"),
+                }
+                if inner.closed.load(Ordering::Acquire) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            drop(permit);
+        });
+    }
+}
+
 impl Drop for Lease {
     fn drop(&mut self) {
         if let Some(connection) = self.connection.take() {
-            // Back before the permit is released (fields drop after this body).
+            // Back before the permit is released.
             self.inner.lock().push(connection);
         }
+        drop(self.permit.take());
     }
 }
 
@@ -153,8 +204,7 @@ impl<'p> Executor<'p> for &'p SqliteConnections {
         // caller here collects them anyway (fetch_all, execute).
         Box::pin(
             futures_util::stream::once(async move {
-                let mut lease = connections.acquire().await?;
-                lease.fetch_many(query).try_collect::<Vec<_>>().await
+                connections.on_lease(async |c| c.fetch_many(query).try_collect::<Vec<_>>().await).await
             })
             .map_ok(|results| futures_util::stream::iter(results.into_iter().map(Ok)))
             .try_flatten(),
@@ -167,7 +217,7 @@ impl<'p> Executor<'p> for &'p SqliteConnections {
         E: 'q + Execute<'q, Sqlite>,
     {
         let connections = self.clone();
-        Box::pin(async move { connections.acquire().await?.fetch_optional(query).await })
+        Box::pin(async move { connections.on_lease(async |c| c.fetch_optional(query).await).await })
     }
 
     fn prepare_with<'e>(
@@ -179,7 +229,7 @@ impl<'p> Executor<'p> for &'p SqliteConnections {
         'p: 'e,
     {
         let connections = self.clone();
-        Box::pin(async move { connections.acquire().await?.prepare_with(sql, parameters).await })
+        Box::pin(async move { connections.on_lease(async |c| c.prepare_with(sql, parameters).await).await })
     }
 
     fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<Describe<Sqlite>, sqlx::Error>>
@@ -187,7 +237,7 @@ impl<'p> Executor<'p> for &'p SqliteConnections {
         'p: 'e,
     {
         let connections = self.clone();
-        Box::pin(async move { connections.acquire().await?.describe(sql).await })
+        Box::pin(async move { connections.on_lease(async |c| c.describe(sql).await).await })
     }
 }
 
@@ -264,20 +314,71 @@ mod tests {
         assert_eq!(count(&db).await, 1);
     }
 
+    const SLOW: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) \
+                        SELECT COUNT(*) FROM c";
+
     #[tokio::test]
     async fn a_statement_cancelled_half_way_leaves_the_connection_usable() {
         let dir = tempfile::tempdir().unwrap();
         let db = open(&dir, 1, Duration::from_secs(5)).await;
         sqlx::query("CREATE TABLE t (n INTEGER)").execute(&db).await.unwrap();
-        let slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) \
-                    SELECT COUNT(*) FROM c";
         let cancelled =
-            tokio::time::timeout(Duration::from_millis(5), sqlx::query_scalar::<_, i64>(slow).fetch_one(&db))
+            tokio::time::timeout(Duration::from_millis(5), sqlx::query_scalar::<_, i64>(SLOW).fetch_one(&db))
                 .await;
         assert!(cancelled.is_err(), "the slow statement was still running when it was dropped");
-        let counted: i64 = sqlx::query_scalar(slow).fetch_one(&db).await.unwrap();
-        assert_eq!(counted, 3_000_000);
-        assert_eq!(count(&db).await, 0);
+        let counted: i64 = sqlx::query_scalar(SLOW).fetch_one(&db).await.unwrap();
+        assert_eq!(counted, 3_000_000, "the next statement gets its own answer, not the cancelled one's");
+    }
+
+    #[tokio::test]
+    async fn a_transaction_cancelled_mid_statement_is_rolled_back_and_a_cancelled_commit_still_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(&dir, 1, Duration::from_secs(5)).await;
+        sqlx::query("CREATE TABLE t (n INTEGER)").execute(&db).await.unwrap();
+        let cancelled = tokio::time::timeout(Duration::from_millis(5), async {
+            let mut lease = db.acquire().await?;
+            let mut tx = lease.begin().await?;
+            sqlx::query("INSERT INTO t (n) VALUES (1)").execute(&mut *tx).await?;
+            sqlx::query_scalar::<_, i64>(SLOW).fetch_one(&mut *tx).await?;
+            tx.commit().await
+        })
+        .await;
+        assert!(cancelled.is_err(), "cancelled inside the slow statement");
+        let elsewhere = open(&dir, 1, Duration::from_secs(5)).await;
+        assert_eq!(count(&db).await, 0, "the insert before the cancelled statement was rolled back");
+        assert_eq!(count(&elsewhere).await, 0);
+
+        // A commit cancelled once sent: it happens, and the connection is out of the
+        // transaction (a new one can begin).
+        let mut lease = db.acquire().await.unwrap();
+        let mut tx = lease.begin().await.unwrap();
+        sqlx::query("INSERT INTO t (n) VALUES (2)").execute(&mut *tx).await.unwrap();
+        // Polled once (the COMMIT is sent), then dropped before the answer.
+        let _ = tokio::time::timeout(Duration::ZERO, tx.commit()).await;
+        drop(lease);
+        let mut lease = db.acquire().await.unwrap();
+        let mut tx = lease.begin().await.expect("not left inside a transaction");
+        sqlx::query("INSERT INTO t (n) VALUES (3)").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        drop(lease);
+        let seen: Vec<(i64,)> =
+            sqlx::query_as("SELECT n FROM t ORDER BY n").fetch_all(&elsewhere).await.unwrap();
+        assert_eq!(seen, [(2,), (3,)], "the cancelled commit's row and the next one's, each once");
+    }
+
+    #[tokio::test]
+    async fn a_replaced_connection_is_a_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(&dir, 1, Duration::from_secs(5)).await;
+        let mut lease = db.acquire().await.unwrap();
+        sqlx::query("CREATE TEMP TABLE mine (n INTEGER)").execute(&mut *lease).await.unwrap();
+        drop(lease);
+        let mut lease = db.acquire().await.unwrap();
+        sqlx::query("SELECT n FROM mine").execute(&mut *lease).await.expect("the same connection comes back");
+        lease.replace();
+        let mut lease = db.acquire().await.expect("the replacement is lent once it is open");
+        let gone = sqlx::query("SELECT n FROM mine").execute(&mut *lease).await;
+        assert!(gone.is_err(), "a temporary table does not outlive its connection");
     }
 
     #[tokio::test]
@@ -285,15 +386,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = open(&dir, 2, Duration::from_secs(5)).await;
         let held = db.acquire().await.unwrap();
-        let closing = tokio::spawn({
-            let db = db.clone();
-            async move { db.close().await }
-        });
+        let closers: Vec<_> = (0..2)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move { db.close().await })
+            })
+            .collect();
         tokio::task::yield_now().await;
         assert!(matches!(db.acquire().await, Err(sqlx::Error::PoolClosed)));
-        assert!(!closing.is_finished(), "close waits for the connection on loan");
+        assert!(closers.iter().all(|c| !c.is_finished()), "both closers wait for the connection on loan");
         drop(held);
-        closing.await.unwrap();
+        for closer in closers {
+            closer.await.unwrap();
+        }
         assert!(matches!(sqlx::query("SELECT 1").execute(&db).await, Err(sqlx::Error::PoolClosed)));
     }
 }
