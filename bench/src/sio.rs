@@ -105,6 +105,18 @@ pub fn bench_timestamp(raw: &str) -> Option<u64> {
     raw[start..start + digits].parse().ok()
 }
 
+/// The `(timestamp, sender's counter)` of a bench message's content
+/// (`bench:<micros>:<n>`): one key per message, however many times it arrives.
+pub fn bench_key(raw: &str) -> Option<(u64, u64)> {
+    let start = raw.find("\"content\":\"bench:")? + "\"content\":\"bench:".len();
+    let rest = &raw[start..];
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let sent_at = rest[..digits].parse().ok()?;
+    let rest = rest[digits..].strip_prefix(':')?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    Some((sent_at, rest[..digits].parse().ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +131,7 @@ mod tests {
             Frame::Event { name, raw } => {
                 assert_eq!(name, "new_chat_message");
                 assert_eq!(bench_timestamp(raw), Some(123456));
+                assert_eq!(bench_key(raw), Some((123456, 9)));
             }
             _ => panic!("not an event"),
         }
