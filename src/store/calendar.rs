@@ -1,10 +1,10 @@
 //! `event` and `event_attendee`: calendar events and who is registered.
 
-use sqlx::{Connection, FromRow};
+use sqlx::FromRow;
 
 use super::rooms::{NewRoom, insert_room_in};
 use super::users::UserRow;
-use super::{Store, with_pool};
+use super::{Store, in_transaction, with_pool};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::calendar::{CalendarEvent, CalendarEventId, NewCalendarEvent};
 use crate::domain::room::{ParticipantRole, RoomId, RoomSettings, RoomType};
@@ -62,9 +62,7 @@ impl Store {
     ) -> Result<(CalendarEventId, RoomId), sqlx::Error> {
         const SQL: &str = "INSERT INTO event (title, starts_at, ends_at, organizer_id, created_at) \
             VALUES ($1, $2, $3, $4, $5) RETURNING event_id";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let (event_id,): (i64,) = sqlx::query_as(SQL)
                 .bind(&event.title)
                 .bind(event.starts_at)

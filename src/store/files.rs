@@ -3,9 +3,9 @@
 //! A file row is written in the transaction that writes its message
 //! (`insert_message`); everything here reads or updates rows that exist.
 
-use sqlx::{Connection, FromRow};
+use sqlx::FromRow;
 
-use super::{Store, in_lists, placeholders, with_pool};
+use super::{Store, in_lists, in_transaction, placeholders, with_pool};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::file::{Attachment, DownloadEntry, FileCategory, FileId};
 use crate::domain::user::{Role, User};
@@ -148,9 +148,7 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         const COUNT: &str = "UPDATE file SET download_count = download_count + 1 WHERE file_id = $1";
         const LOG: &str = "INSERT INTO file_download (file_id, user_id, downloaded_at) VALUES ($1, $2, $3)";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             sqlx::query(COUNT).bind(file_id).execute(&mut *tx).await?;
             sqlx::query(LOG).bind(file_id).bind(user_id).bind(now).execute(&mut *tx).await?;
             tx.commit().await

@@ -6,11 +6,11 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Connection, FromRow};
+use sqlx::FromRow;
 
 use super::files::{FileRow, expire_files_of_message_in, insert_file_in, select_file};
 use super::moderation::insert_entry_in;
-use super::{Backend, Store, in_lists, placeholders, with_pool};
+use super::{Backend, Store, in_lists, in_transaction, placeholders, with_pool};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::message::{Message, MessageId, MessageType, NewMessage, Poll, PollOption, ReactionCount};
 use crate::domain::moderation::NewModerationEntry;
@@ -227,9 +227,7 @@ impl Store {
         const POLL: &str =
             "INSERT INTO poll (message_id, question, multiple, closes_at) VALUES ($1, $2, $3, $4)";
         const OPTION: &str = "INSERT INTO poll_option (message_id, option_index, text) VALUES ($1, $2, $3)";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             if let (Some(client_id), Some(sender)) = (&new.client_id, sender) {
                 let existing: Option<(i64,)> = sqlx::query_as(FIND_CLIENT_ID)
                     .bind(room_id)
@@ -300,9 +298,7 @@ impl Store {
             return Ok(None);
         }
         let count = contents.len() as i64;
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let (last_seq, last_change): (i64, i64) =
                 sqlx::query_as(RESERVE).bind(room_id).bind(count).bind(now).fetch_one(&mut *tx).await?;
             let (first_seq, first_change) = (last_seq - count + 1, last_change - count + 1);
@@ -551,9 +547,7 @@ impl Store {
             "UPDATE message SET content = $2, edited_at = $3, last_change = $4 WHERE message_id = $1";
         const CLEAR_MENTIONS: &str = "DELETE FROM message_mention WHERE message_id = $1";
         const MENTION: &str = "INSERT INTO message_mention (message_id, user_id) VALUES ($1, $2)";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let change = archive_text_in!(tx, facts, editor, "edit", now);
             sqlx::query(UPDATE)
                 .bind(facts.message_id)
@@ -584,9 +578,7 @@ impl Store {
         const UPDATE: &str = "UPDATE message SET content = NULL, deleted_at = $2, deleted_by = $3, last_change = $4, \
             reaction_count = 0 WHERE message_id = $1 AND deleted_at IS NULL";
         const CLEAR_REACTIONS: &str = "DELETE FROM reaction WHERE message_id = $1";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let change = archive_text_in!(tx, facts, by, "delete", now);
             sqlx::query(UPDATE)
                 .bind(facts.message_id)
@@ -633,9 +625,7 @@ impl Store {
         const REMOVE: &str = "DELETE FROM reaction WHERE message_id = $1 AND user_id = $2 AND emoji = $3";
         const TOUCH: &str =
             "UPDATE message SET last_change = $2, reaction_count = reaction_count + $3 WHERE message_id = $1";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let done = if add {
                 sqlx::query(ADD)
                     .bind(facts.message_id)
@@ -671,9 +661,7 @@ impl Store {
         const VOTE: &str =
             "INSERT INTO poll_vote (message_id, user_id, option_index, voted_at) VALUES ($1, $2, $3, $4)";
         const TOUCH: &str = "UPDATE message SET last_change = $2 WHERE message_id = $1";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             sqlx::query(CLEAR).bind(facts.message_id).bind(user_id).execute(&mut *tx).await?;
             for option in options {
                 sqlx::query(VOTE)

@@ -66,6 +66,19 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// Runs `$body` with `$tx` a transaction on the writer (each backend's own type): the
+/// body commits it; dropped unfinished, it rolls back.
+macro_rules! in_transaction {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        $crate::store::with_pool!($store, writer, |pool| {
+            let mut connection = pool.acquire().await?;
+            let mut $tx = sqlx::Connection::begin(&mut *connection).await?;
+            $body
+        })
+    };
+}
+pub(crate) use in_transaction;
+
 /// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list, the same in both
 /// dialects. Lists come from [`in_lists`], so `count` takes only a few values.
 pub(crate) fn placeholders(first: usize, count: usize) -> String {

@@ -1,9 +1,9 @@
 //! `moderation_log`: one row per moderation action or admin access, newest first per room.
 
-use sqlx::{Connection, FromRow};
+use sqlx::FromRow;
 
 use super::users::UserRow;
-use super::{Store, in_lists, placeholders, with_pool};
+use super::{Store, in_lists, in_transaction, placeholders, with_pool};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::moderation::{Ban, ModerationAction, ModerationEntry, NewModerationEntry};
 use crate::domain::room::RoomId;
@@ -122,9 +122,7 @@ impl Store {
         now: Millis,
     ) -> Result<bool, sqlx::Error> {
         const SQL: &str = "UPDATE participant SET muted_until = $3 WHERE room_id = $1 AND user_id = $2";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let done = sqlx::query(SQL).bind(room_id).bind(user_id).bind(until).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
                 return Ok(false);
@@ -188,9 +186,7 @@ impl Store {
         log: &NewModerationEntry,
         now: Millis,
     ) -> Result<bool, sqlx::Error> {
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let done = sqlx::query(sql).bind(room_id).bind(user_id).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
                 return Ok(false);
@@ -228,9 +224,7 @@ impl Store {
             banned_by = excluded.banned_by, reason = excluded.reason, until = excluded.until, \
             created_at = excluded.created_at";
         const REMOVE: &str = "DELETE FROM participant WHERE room_id = $1 AND user_id = $2";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             sqlx::query(BAN)
                 .bind(room_id)
                 .bind(user_id)
@@ -354,9 +348,7 @@ impl Store {
             created_at = excluded.created_at";
         const ROOMS: &str = "SELECT room_id FROM room WHERE event_id = $1";
         const REMOVE: &str = "DELETE FROM participant WHERE room_id = $1 AND user_id = $2";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             sqlx::query(BAN)
                 .bind(event_id)
                 .bind(user_id)
@@ -390,9 +382,7 @@ impl Store {
     ) -> Result<Option<Vec<RoomId>>, sqlx::Error> {
         const UNBAN: &str = "DELETE FROM event_ban WHERE event_id = $1 AND user_id = $2";
         const ROOMS: &str = "SELECT room_id FROM room WHERE event_id = $1";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let done = sqlx::query(UNBAN).bind(event_id).bind(user_id).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
                 return Ok(None);

@@ -1,9 +1,9 @@
 //! `notification`: what a user is told about outside the room they are looking at.
 
-use sqlx::{Connection, FromRow};
+use sqlx::FromRow;
 
 use super::users::UserRow;
-use super::{Store, with_pool};
+use super::{Store, in_transaction, with_pool};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::notification::{Notification, NotificationKind};
 use crate::domain::user::UserId;
@@ -55,9 +55,7 @@ impl Store {
     ) -> Result<Vec<i64>, sqlx::Error> {
         const SQL: &str = "INSERT INTO notification (user_id, kind, room_id, message_id, actor_id, created_at) \
             VALUES ($1, $2, $3, $4, $5, $6) RETURNING notification_id";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let mut ids = Vec::with_capacity(recipients.len());
             for (user_id, kind) in recipients {
                 let (id,): (i64,) = sqlx::query_as(SQL)

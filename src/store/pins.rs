@@ -1,8 +1,8 @@
 //! `message_pin`: a room's pinned messages.
 
-use sqlx::{Connection, FromRow};
+use sqlx::FromRow;
 
-use super::{Store, with_pool};
+use super::{Store, in_transaction, with_pool};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::message::{MessageId, PinnedMessage};
 use crate::domain::room::RoomId;
@@ -39,9 +39,7 @@ impl Store {
         const COUNT: &str = "SELECT COUNT(*) FROM message_pin WHERE room_id = $1";
         const INSERT: &str =
             "INSERT INTO message_pin (message_id, room_id, pinned_by, pinned_at) VALUES ($1, $2, $3, $4)";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             sqlx::query(LOCK_ROOM).bind(room_id).execute(&mut *tx).await?;
             let (pinned,): (i64,) = sqlx::query_as(EXISTS).bind(message_id).fetch_one(&mut *tx).await?;
             let (count,): (i64,) = sqlx::query_as(COUNT).bind(room_id).fetch_one(&mut *tx).await?;

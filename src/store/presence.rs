@@ -1,8 +1,8 @@
 //! `presence_snapshot`: who was online when the server last stopped cleanly.
 
-use sqlx::{Connection, FromRow};
+use sqlx::FromRow;
 
-use super::{Store, in_lists, placeholders, with_pool};
+use super::{Store, in_lists, in_transaction, placeholders};
 use crate::clock::Millis;
 use crate::domain::presence::PresenceStatus;
 use crate::domain::user::UserId;
@@ -24,9 +24,7 @@ impl Store {
         rows: &[PresenceSnapshotRow],
         now: Millis,
     ) -> Result<(), sqlx::Error> {
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             sqlx::query("DELETE FROM presence_snapshot").execute(&mut *tx).await?;
             for chunk in in_lists(rows) {
                 let values: Vec<String> =
@@ -61,9 +59,7 @@ impl Store {
     ) -> Result<Vec<PresenceSnapshotRow>, sqlx::Error> {
         const SELECT: &str = "SELECT user_id, chosen, custom_message, clears_at, last_active_at \
              FROM presence_snapshot WHERE saved_at >= $1 ORDER BY user_id";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let rows = sqlx::query_as(SELECT).bind(saved_since).fetch_all(&mut *tx).await?;
             sqlx::query("DELETE FROM presence_snapshot").execute(&mut *tx).await?;
             tx.commit().await?;

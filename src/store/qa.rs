@@ -2,9 +2,9 @@
 //! question with 10,000 voters is one row plus their votes, and a vote is one insert or
 //! delete plus one counter update in one transaction.
 
-use sqlx::{Connection, FromRow};
+use sqlx::FromRow;
 
-use super::{Store, with_pool};
+use super::{Store, in_transaction, with_pool};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::qa::{Question, QuestionCursor, QuestionId, QuestionSort, QuestionStatus};
 use crate::domain::room::RoomId;
@@ -165,9 +165,7 @@ impl Store {
             ON CONFLICT (question_id, user_id) DO NOTHING";
         const REMOVE: &str = "DELETE FROM question_vote WHERE question_id = $1 AND user_id = $2";
         const COUNT: &str = "UPDATE question SET vote_count = vote_count + $2 WHERE question_id = $1";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let added = sqlx::query(ADD)
                 .bind(question_id)
                 .bind(user_id)
@@ -227,9 +225,7 @@ impl Store {
         const UNPIN_OTHERS: &str =
             "UPDATE question SET pinned_at = NULL WHERE room_id = $1 AND question_id <> $2";
         const SET: &str = "UPDATE question SET pinned_at = $2 WHERE question_id = $1";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let previous: Option<(i64,)> = if pinned {
                 let found =
                     sqlx::query_as(FIND).bind(room_id).bind(question_id).fetch_optional(&mut *tx).await?;

@@ -1,9 +1,9 @@
 //! `room` and `participant`.
 
-use sqlx::{Connection, FromRow};
+use sqlx::FromRow;
 
 use super::users::UserRow;
-use super::{Store, with_pool};
+use super::{Store, in_transaction, with_pool};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::presence::Presence;
 use crate::domain::room::{
@@ -255,9 +255,7 @@ impl Store {
         new: NewRoom<'_>,
         members: &[(UserId, ParticipantRole)],
     ) -> Result<RoomId, sqlx::Error> {
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let room_id = insert_room_in!(tx, &new, members);
             tx.commit().await?;
             Ok(room_id)
@@ -475,9 +473,7 @@ impl Store {
         const SQL: &str = "UPDATE participant SET role = $3, permissions = $4, role_rank = CASE $3 WHEN 'moderator' THEN 1 ELSE 2 END \
              WHERE room_id = $1 AND user_id = $2";
         let role = if permissions.is_some() { ParticipantRole::Moderator } else { ParticipantRole::Member };
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let done = sqlx::query(SQL)
                 .bind(room_id)
                 .bind(user_id)

@@ -1,9 +1,9 @@
 //! `session`: login sessions, keyed by the SHA-256 of their bearer token.
 
-use sqlx::{Connection, FromRow};
+use sqlx::FromRow;
 
 use super::users::UserRow;
-use super::{Store, with_pool};
+use super::{Store, in_transaction, with_pool};
 use crate::clock::Millis;
 use crate::domain::user::{User, UserId};
 
@@ -83,9 +83,7 @@ impl Store {
     ) -> Result<Option<Vec<i64>>, sqlx::Error> {
         const UPDATE: &str = "UPDATE app_user SET password_hash = $1 WHERE user_id = $2";
         const END: &str = "DELETE FROM session WHERE user_id = $1 AND session_id <> $2 RETURNING session_id";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let done = sqlx::query(UPDATE).bind(password_hash).bind(user_id).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
                 return Ok(None);
@@ -107,9 +105,7 @@ impl Store {
     ) -> Result<Option<Vec<i64>>, sqlx::Error> {
         const UPDATE: &str = "UPDATE app_user SET disabled_at = $1 WHERE user_id = $2";
         const END: &str = "DELETE FROM session WHERE user_id = $1 RETURNING session_id";
-        with_pool!(self, writer, |pool| {
-            let mut connection = pool.acquire().await?;
-            let mut tx = connection.begin().await?;
+        in_transaction!(self, |tx| {
             let done = sqlx::query(UPDATE).bind(disabled_at).bind(user_id).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
                 return Ok(None);
