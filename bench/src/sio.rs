@@ -100,9 +100,7 @@ pub fn classify(text: &str) -> Frame<'_> {
 
 /// The microsecond timestamp in a bench message's content (`bench:<micros>:<n>`).
 pub fn bench_timestamp(raw: &str) -> Option<u64> {
-    let start = raw.find("\"content\":\"bench:")? + "\"content\":\"bench:".len();
-    let digits = raw[start..].bytes().take_while(u8::is_ascii_digit).count();
-    raw[start..start + digits].parse().ok()
+    bench_key(raw).map(|(sent_at, _)| sent_at)
 }
 
 /// The `(timestamp, sender's counter)` of a bench message's content
