@@ -105,7 +105,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<CalendarEvent>, sqlx::Error> {
         const SQL: &str =
-            concat!(select_event!(), " WHERE e.starts_at >= $2 ORDER BY e.starts_at, e.event_id LIMIT $3");
+            concat!(select_event!(), " WHERE e.starts_at >= $2 ORDER BY e.starts_at, e.event_id LIMIT +$3");
         with_pool!(self, reader, |pool| {
             sqlx::query_as::<_, CalendarEventRow>(SQL)
                 .bind(viewer)

@@ -159,7 +159,7 @@ impl Store {
     pub async fn downloads(&self, file_id: FileId) -> Result<Vec<DownloadEntry>, sqlx::Error> {
         const SQL: &str = "SELECT d.user_id, u.username, u.display_name, u.role, d.downloaded_at \
             FROM file_download d JOIN app_user u ON u.user_id = d.user_id WHERE d.file_id = $1 \
-            ORDER BY d.downloaded_at DESC, d.user_id LIMIT $2";
+            ORDER BY d.downloaded_at DESC, d.user_id LIMIT +$2";
         let rows: Vec<DownloadRow> = with_pool!(self, reader, |pool| sqlx::query_as(SQL)
             .bind(file_id)
             .bind(DOWNLOAD_LOG_LIMIT)
@@ -184,7 +184,7 @@ impl Store {
         const SQL: &str = concat!(
             select_file!(),
             " WHERE f.purged_at IS NULL AND f.expires_at IS NOT NULL AND f.expires_at <= $1 \
-             ORDER BY f.expires_at LIMIT $2"
+             ORDER BY f.expires_at LIMIT +$2"
         );
         with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(now).bind(limit).fetch_all(pool).await)
     }

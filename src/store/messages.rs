@@ -125,29 +125,29 @@ macro_rules! select_message {
 /// the same statement): range scans on the `(room_id, seq)` index.
 macro_rules! page_sql {
     (before_seq) => {
-        concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3")
+        concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT +$3")
     };
     (after_seq) => {
-        concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3")
+        concat!(select_message!(), " WHERE m.room_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT +$3")
     };
     (before_id) => {
         concat!(
             select_message!(),
             " WHERE m.room_id = $1 AND m.seq < (SELECT c.seq FROM message c WHERE c.message_id = $2 \
-             AND c.room_id = $1) ORDER BY m.seq DESC LIMIT $3"
+             AND c.room_id = $1) ORDER BY m.seq DESC LIMIT +$3"
         )
     };
     (after_id) => {
         concat!(
             select_message!(),
             " WHERE m.room_id = $1 AND m.seq > (SELECT c.seq FROM message c WHERE c.message_id = $2 \
-             AND c.room_id = $1) ORDER BY m.seq ASC LIMIT $3"
+             AND c.room_id = $1) ORDER BY m.seq ASC LIMIT +$3"
         )
     };
     (changed_since) => {
         concat!(
             select_message!(),
-            " WHERE m.room_id = $1 AND m.seq <= $2 AND m.last_change > $3 ORDER BY m.seq ASC LIMIT $4"
+            " WHERE m.room_id = $1 AND m.seq <= $2 AND m.last_change > $3 ORDER BY m.seq ASC LIMIT +$4"
         )
     };
 }
@@ -438,7 +438,7 @@ impl Store {
         limit: i64,
         now: Millis,
     ) -> Result<Vec<Message>, sqlx::Error> {
-        const SQL: &str = concat!(select_message!(), " WHERE m.reply_to = $1 ORDER BY m.seq ASC LIMIT $2");
+        const SQL: &str = concat!(select_message!(), " WHERE m.reply_to = $1 ORDER BY m.seq ASC LIMIT +$2");
         let rows: Vec<MessageRow> = with_pool!(self, reader, |pool| sqlx::query_as(SQL)
             .bind(message_id)
             .bind(limit)
@@ -830,6 +830,42 @@ mod tests {
                     "{name}: {details:?}"
                 );
             }
+        }
+        store.close().await;
+    }
+
+    /// SQLite prepares a page statement once: its limit is read from the binding when
+    /// it runs (`OP_Variable` of the limit's parameter) rather than planned in from the
+    /// first binding, which would prepare the statement again at every page.
+    #[tokio::test]
+    async fn page_statements_read_their_limit_when_they_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.unwrap();
+        let Backend::Sqlite { reader, .. } = &store.backend else { unreachable!("embedded store is SQLite") };
+        let reads_variable = |sql: String, params: usize, limit_param: i64| async move {
+            let mut query =
+                sqlx::query_as::<_, (i64, String, i64)>(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")));
+            for value in [1, 500, 51, 52].into_iter().take(params) {
+                query = query.bind(value);
+            }
+            let program = query.fetch_all(reader).await.unwrap();
+            program.iter().any(|(_, opcode, p1)| opcode == "Variable" && *p1 == limit_param)
+        };
+        // What the unary plus is for: a bare bound limit is planned in, not read.
+        let bare = "SELECT message_id FROM message WHERE room_id = $1 LIMIT $2".to_owned();
+        assert!(
+            !reads_variable(bare, 2, 2).await,
+            "SQLite reads a bare LIMIT $2: the unary plus is not needed"
+        );
+        let pages = [
+            ("before", BEFORE, 3),
+            ("after", AFTER, 3),
+            ("before_id", BEFORE_ID, 3),
+            ("after_id", AFTER_ID, 3),
+            ("changed", CHANGED, 4),
+        ];
+        for (name, (_, json_sql), params) in pages {
+            assert!(reads_variable(json_sql.to_owned(), params, params as i64).await, "{name}: {json_sql}");
         }
         store.close().await;
     }

@@ -6,6 +6,10 @@
 //! rewriting). SQLite runs in WAL mode with exactly one writer connection, which
 //! serialises writes without "database is locked" retries, and a few readers, lent
 //! without sqlx's pool ([`leases`]).
+//! A bound limit is written `LIMIT +$N`: SQLite (3.48 and later) plans a bare `LIMIT $N`
+//! with the value bound at the time and so prepares the statement again every time it is
+//! bound again; behind the unary plus the limit is read when the statement runs, and the
+//! prepared statement is kept.
 //! Migrations are embedded in the binary, one folder per backend, and run at start.
 
 mod calendar;

@@ -95,7 +95,7 @@ impl Store {
             t.role AS target_role \
             FROM moderation_log l JOIN app_user a ON a.user_id = l.actor_id \
             LEFT JOIN app_user t ON t.user_id = l.target_id \
-            WHERE l.room_id = $1 AND l.entry_id < $2 ORDER BY l.entry_id DESC LIMIT $3";
+            WHERE l.room_id = $1 AND l.entry_id < $2 ORDER BY l.entry_id DESC LIMIT +$3";
         let rows: Vec<EntryRow> = with_pool!(self, reader, |pool| {
             sqlx::query_as(SQL).bind(room_id).bind(before).bind(limit).fetch_all(pool).await
         })?;
@@ -322,7 +322,7 @@ impl Store {
             b2.user_id AS by_id, b2.username AS by_username, b2.display_name AS by_display_name, b2.role AS by_role, \
             b.reason, b.until, b.created_at \
             FROM room_ban b JOIN app_user u ON u.user_id = b.user_id LEFT JOIN app_user b2 ON b2.user_id = b.banned_by \
-            WHERE b.room_id = $1 AND (b.until IS NULL OR b.until > $2) ORDER BY b.created_at DESC LIMIT $3";
+            WHERE b.room_id = $1 AND (b.until IS NULL OR b.until > $2) ORDER BY b.created_at DESC LIMIT +$3";
         let rows: Vec<BanRow> = with_pool!(self, reader, |pool| {
             sqlx::query_as(SQL).bind(room_id).bind(now).bind(BANS_LIST_MAX).fetch_all(pool).await
         })?;

@@ -85,7 +85,7 @@ impl Store {
         const SQL: &str = concat!(
             select_notification!(),
             " WHERE n.user_id = $1 AND n.notification_id < $2 AND ($3 = FALSE OR n.read_at IS NULL) \
-             ORDER BY n.notification_id DESC LIMIT $4"
+             ORDER BY n.notification_id DESC LIMIT +$4"
         );
         with_pool!(self, reader, |pool| {
             sqlx::query_as(SQL).bind(user_id).bind(before).bind(unread_only).bind(limit).fetch_all(pool).await

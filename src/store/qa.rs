@@ -129,12 +129,12 @@ impl Store {
             select_question!(),
             " WHERE q.room_id = $2 AND (q.status = $3 OR (q.status = 'pending' AND q.author_id = $4)) \
              AND (q.vote_count < $5 OR (q.vote_count = $5 AND q.question_id < $6)) \
-             ORDER BY q.vote_count DESC, q.question_id DESC LIMIT $7"
+             ORDER BY q.vote_count DESC, q.question_id DESC LIMIT +$7"
         );
         const BY_TIME: &str = concat!(
             select_question!(),
             " WHERE q.room_id = $2 AND (q.status = $3 OR (q.status = 'pending' AND q.author_id = $4)) \
-             AND q.question_id < $6 AND $5 = $5 ORDER BY q.question_id DESC LIMIT $7"
+             AND q.question_id < $6 AND $5 = $5 ORDER BY q.question_id DESC LIMIT +$7"
         );
         let sql = match sort {
             QuestionSort::Votes => BY_VOTES,
@@ -250,7 +250,7 @@ impl Store {
     ) -> Result<Vec<QuestionRow>, sqlx::Error> {
         const SQL: &str = concat!(
             select_question!(),
-            " WHERE q.room_id = $2 AND q.question_id > $3 ORDER BY q.question_id LIMIT $4"
+            " WHERE q.room_id = $2 AND q.question_id > $3 ORDER BY q.question_id LIMIT +$4"
         );
         with_pool!(self, reader, |pool| sqlx::query_as(SQL)
             .bind(0i64)

@@ -195,7 +195,7 @@ macro_rules! participant_page {
              FROM participant p JOIN app_user u ON u.user_id = p.user_id \
              WHERE p.room_id = $1 AND (p.role_rank > $2 OR (p.role_rank = $2 AND p.name_key > $3))",
             $($filter,)?
-            " ORDER BY p.role_rank, p.name_key LIMIT $4"
+            " ORDER BY p.role_rank, p.name_key LIMIT +$4"
         )
     };
 }
@@ -281,7 +281,7 @@ impl Store {
     pub async fn public_rooms(&self, before: RoomId, limit: i64) -> Result<Vec<RoomRow>, sqlx::Error> {
         const SQL: &str = concat!(
             select_room!(),
-            " WHERE r.is_public = TRUE AND r.room_id < $1 ORDER BY r.room_id DESC LIMIT $2"
+            " WHERE r.is_public = TRUE AND r.room_id < $1 ORDER BY r.room_id DESC LIMIT +$2"
         );
         with_pool!(self, reader, |pool| sqlx::query_as(SQL).bind(before).bind(limit).fetch_all(pool).await)
     }
