@@ -420,6 +420,9 @@ pub struct StormArgs {
 struct StormClient {
     room_id: i64,
     back: Option<Duration>,
+    /// Connections that failed (refused, or lost before the join was answered) after
+    /// the restart.
+    failed: u32,
     /// Every seq seen in the room after the first join, in order of arrival.
     seqs: Vec<i64>,
 }
@@ -436,10 +439,20 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
         senders.entry(*room_id).or_insert(i);
     }
     let connected = Arc::new(AtomicU64::new(0));
+    // Clients in a connect, in a join, waiting to ask again after `server_busy`, and
+    // waiting to reconnect, right now.
+    let waiting = Arc::new([AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)]);
+    // Clients back within the deadline, counted as they come back.
+    let back_in_time = Arc::new(AtomicU64::new(0));
+    // Why connections failed after the restart, with how often.
+    let reasons: Arc<std::sync::Mutex<HashMap<String, u64>>> = Arc::default();
     let every = Duration::from_secs_f64(1.0 / args.rate_per_room.max(0.001));
     let deadline = Duration::from_secs_f64(args.deadline);
     let after = Duration::from_secs_f64(args.after);
-    let stop = Arc::new(tokio::sync::Notify::new());
+    // Level-triggered: a client busy with a frame when the stop comes still sees it on
+    // its next turn (a `Notify` woke only those waiting at that instant, and the others
+    // went on forever, counted as not back).
+    let (stop_all, stop) = tokio::sync::watch::channel(false);
     // Senders stop a moment before everyone leaves, so no message is still on its way to
     // some members and not others when the count is taken.
     let sending = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -448,6 +461,10 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
         let sender = senders.get(&room_id) == Some(&i);
         let (connected, stop, sending, server, source) =
             (connected.clone(), stop.clone(), sending.clone(), args.server, source_ip(i, args.source_ips));
+        let mut stop = stop;
+        let waiting = waiting.clone();
+        let reasons = reasons.clone();
+        let back_in_time = back_in_time.clone();
         tasks.push(tokio::spawn(async move {
             let mut me = StormClient { room_id, ..Default::default() };
             let mut since: Option<i64> = None;
@@ -458,29 +475,57 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
                 // Like socket.io-client: every reconnection waits first (1 s doubling to
                 // 5 s, ±50%), so a crowd dropped at once does not come back at once.
                 if lost_at.is_some() || attempt > 0 {
+                    waiting[3].fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(reconnect_delay(attempt)).await;
+                    waiting[3].fetch_sub(1, Ordering::Relaxed);
                     attempt += 1;
                 }
-                if start.elapsed() > Duration::from_secs(600) {
+                if *stop.borrow() || start.elapsed() > Duration::from_secs(600) {
                     break 'session;
                 }
-                let Ok(mut ws) = sio::connect(server, source, &token).await else {
-                    attempt = attempt.max(1);
-                    continue;
+                waiting[0].fetch_add(1, Ordering::Relaxed);
+                let connecting = sio::connect(server, source, &token).await;
+                waiting[0].fetch_sub(1, Ordering::Relaxed);
+                let mut ws = match connecting {
+                    Ok(ws) => ws,
+                    Err(err) => {
+                        attempt = attempt.max(1);
+                        if lost_at.is_some() {
+                            me.failed += 1;
+                            let reason: String = err.to_string().chars().take(60).collect();
+                            *reasons.lock().unwrap_or_else(|p| p.into_inner()).entry(reason).or_default() += 1;
+                        }
+                        continue;
+                    }
                 };
                 // A busy server says when to ask again: wait that long (jittered) and ask
                 // again on the same socket, as an application would.
                 let ack = loop {
-                    match join(&mut ws, room_id, since).await {
+                    waiting[1].fetch_add(1, Ordering::Relaxed);
+                    let joining = join(&mut ws, room_id, since).await;
+                    waiting[1].fetch_sub(1, Ordering::Relaxed);
+                    match joining {
                         Ok(joined) => break Some(joined),
                         Err(JoinFailure::Refused { retry_after: Some(secs) }) => {
+                            if lost_at.is_some() {
+                                *reasons.lock().unwrap_or_else(|p| p.into_inner()).entry("join: server_busy".into()).or_default() += 1;
+                            }
+                            waiting[2].fetch_add(1, Ordering::Relaxed);
                             tokio::time::sleep(Duration::from_secs_f64(secs * (0.5 + rand::random::<f64>()))).await;
+                            waiting[2].fetch_sub(1, Ordering::Relaxed);
                         }
-                        Err(_) => break None,
+                        Err(failure) => {
+                            if lost_at.is_some() {
+                                let reason = format!("join: {failure:?}");
+                                *reasons.lock().unwrap_or_else(|p| p.into_inner()).entry(reason).or_default() += 1;
+                            }
+                            break None;
+                        }
                     }
                 };
                 let Some(joined) = ack else {
                     attempt = attempt.max(1);
+                    me.failed += u32::from(lost_at.is_some());
                     continue;
                 };
                 attempt = 0;
@@ -503,6 +548,9 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
                 if lost_at.is_none() {
                     connected.fetch_add(1, Ordering::Relaxed);
                 } else if let Some(lost) = lost_at.take() {
+                    if me.back.is_none() && lost.elapsed() <= deadline {
+                        back_in_time.fetch_add(1, Ordering::Relaxed);
+                    }
                     me.back = Some(lost.elapsed());
                 }
                 let mut ticker = tokio::time::interval(every);
@@ -536,7 +584,7 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
                             let frame = sio::event_with_ack(next_id + 1, "send_chat_message", &json!({"room_id": room_id, "content": content}));
                             if ws.send(frame).await.is_err() { lost_at = Some(Instant::now()); continue 'session; }
                         }
-                        () = stop.notified() => {
+                        () = async { drop(stop.wait_for(|stopped| *stopped).await) } => {
                             let _ = ws.close(None).await;
                             break 'session;
                         }
@@ -559,7 +607,7 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
     sending.store(false, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let before_stop = sample(args.server_pid);
-    stop.notify_waiters();
+    let _ = stop_all.send(true);
     // One deadline for all: a client still stuck after it counts as not back.
     let collect_until = tokio::time::Instant::now() + Duration::from_secs(10);
     let mut results = Vec::with_capacity(clients);
@@ -570,6 +618,13 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
     }
     let mut back_times: Histogram<u64> = histogram();
     let (mut back, mut missed, mut duplicated) = (0u64, 0u64, 0u64);
+    // Those not back in time: back late, never back, or still waiting on a connect or a
+    // join when the run ended; and how many connections failed on the way back.
+    let still_waiting = clients - results.len();
+    let [in_connect, in_join, in_busy, in_backoff] = [0, 1, 2, 3].map(|i| waiting[i].load(Ordering::Relaxed));
+    let late = results.iter().filter(|r| r.back.is_some_and(|t| t > deadline)).count();
+    let never = results.iter().filter(|r| r.back.is_none()).count();
+    let failed: u64 = results.iter().map(|r| u64::from(r.failed)).sum();
     let mut final_seq: HashMap<i64, i64> = HashMap::new();
     for r in &results {
         let high = r.seqs.iter().copied().max().unwrap_or(0);
@@ -611,6 +666,11 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
         "reconnect": percentiles(&back_times),
         "messages_missed": missed,
         "duplicates": duplicated,
+        "not_back": {"late": late, "never": never, "still_waiting": still_waiting,
+            "in_connect": in_connect, "in_join": in_join, "in_busy_wait": in_busy, "in_backoff": in_backoff},
+        "failed_connections": failed,
+        "back_in_time_as_they_came": back_in_time.load(Ordering::Relaxed),
+        "failures": *reasons.lock().unwrap_or_else(|p| p.into_inner()),
         "storm_seconds": restart_requested.elapsed().as_secs_f64(),
         "server_rss_mib_end": before_stop.map(|s| s.rss_bytes as f64 / 1048576.0),
     });
@@ -621,6 +681,11 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
         report["back_percent"].as_f64().unwrap_or(0.0),
         report["reconnect"]["p50_ms"],
         report["reconnect"]["p99_ms"]
+    );
+    println!(
+        "not back in time: {late} late, {never} never, {still_waiting} still connecting or joining at the end \
+         ({in_connect} in a connect, {in_join} in a join, {in_busy} told to wait, {in_backoff} in a backoff); \
+         {failed} connections failed on the way back"
     );
     println!("JSON {report}");
     Ok(report)
