@@ -114,14 +114,13 @@ pub async fn run(
     let sweeper = tokio::spawn(sweep_expired_sessions(state.clone()));
     let timers = tokio::spawn(chat::timers(state.clone()));
     let stopping = state.clone();
-    let signal = async move {
-        shutdown.await;
+    let closing = async move {
         tracing::info!("shutting down: closing sockets, finishing requests in flight");
         chat::presence::save_for_restart(&stopping).await;
         io.close().await;
     };
     tracing::info!(addr = %listener.local_addr()?, database = store.backend_name(), "serving");
-    server::serve(listener, app, &state.limits, grace, signal).await?;
+    server::serve(listener, app, &state.limits, grace, shutdown, closing).await?;
     sweeper.abort();
     timers.abort();
     for task in bus_tasks {

@@ -39,14 +39,19 @@ pub use pace::{BodyTooSlow, Pace};
 /// Headers a request may carry; more are answered 431.
 const MAX_HEADERS: usize = 100;
 
-/// Serves `app` on `listener` until `shutdown` resolves, then waits up to `grace` for
-/// the connections still open.
+/// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, runs
+/// `closing` (which disconnects the sockets) and waits up to `grace` for the connections
+/// still open. Accepting stops first: a client that comes back while the sockets are
+/// being closed finds the port closed and retries, rather than being let in by a
+/// server that can no longer take it (Socket.IO would answer "Invalid namespace", which
+/// socket.io-client does not retry).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: &Limits,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
+    closing: impl Future<Output = ()>,
 ) -> io::Result<()> {
     // HTTP/1.1 only: browsers reach us directly or through a proxy that terminates TLS
     // (and HTTP/2), and WebSocket upgrades are HTTP/1.1.
@@ -119,6 +124,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    closing.await;
     let _ = stopping_tx.send(true);
     drop(open);
     if tokio::time::timeout(grace, closed.recv()).await.is_err() {
@@ -320,6 +326,36 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ErrorBodies<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// While the sockets are being closed at shutdown the port is closed already: a client
+    /// coming back is refused (and retries) instead of reaching a server that no longer
+    /// takes it. Once closing is done, serving ends.
+    #[tokio::test]
+    async fn shutdown_stops_accepting_before_it_closes_the_sockets() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (closing_began, began) = tokio::sync::oneshot::channel::<()>();
+        let (finish_closing, finished) = tokio::sync::oneshot::channel::<()>();
+        let closing = async move {
+            let _ = closing_began.send(());
+            let _ = finished.await;
+        };
+        let app = Router::new().route("/", axum::routing::get(|| async { "up" }));
+        let limits = Limits::default();
+        let served = tokio::spawn(async move {
+            serve(listener, app, &limits, Duration::from_secs(1), async { drop(stopped.await) }, closing)
+                .await
+        });
+        assert!(tokio::net::TcpStream::connect(addr).await.is_ok(), "not serving before the shutdown");
+        stop.send(()).unwrap();
+        began.await.unwrap();
+        let refused = tokio::net::TcpStream::connect(addr).await;
+        assert_eq!(refused.map(drop).map_err(|e| e.kind()), Err(io::ErrorKind::ConnectionRefused));
+        assert!(!served.is_finished(), "serving ended before closing did");
+        finish_closing.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), served).await.unwrap().unwrap().unwrap();
+    }
 
     #[test]
     fn automatic_answers_get_json_bodies_and_others_pass() {
