@@ -115,6 +115,11 @@ pub(crate) fn in_lists<T: Clone>(values: &[T]) -> Vec<Vec<T>> {
 /// sqlx's default (50) is smaller than a history page plus its look-ahead row.
 const READER_ROW_BUFFER: usize = 256;
 
+/// How much of the database file each SQLite reader maps into memory. Every commit
+/// empties the other connections' page caches (WAL mode); through the mapping their next
+/// reads are memory reads of the kernel's page cache, not a `pread` copy each.
+const READER_MMAP_BYTES: u64 = 256 << 20;
+
 /// How long a connection waits for a lock or a pool slot before the request fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -149,7 +154,10 @@ impl Store {
         migrated?;
         // The writer connects first so the WAL file exists before readers open.
         let writer = SqliteConnections::open(&options, 1, BUSY_TIMEOUT).await?;
-        let options = options.read_only(true).row_buffer_size(READER_ROW_BUFFER);
+        let options = options
+            .read_only(true)
+            .row_buffer_size(READER_ROW_BUFFER)
+            .pragma("mmap_size", READER_MMAP_BYTES.to_string());
         let reader = SqliteConnections::open(&options, readers, BUSY_TIMEOUT).await?;
         Ok(Store { backend: Backend::Sqlite { writer, reader } })
     }
@@ -193,6 +201,21 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Readers map the database file (and only readers: the writer's pages are its own).
+    #[tokio::test]
+    async fn sqlite_readers_map_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StorageArgs::embedded(dir.path()), 2).await.unwrap();
+        let Backend::Sqlite { reader, writer } = &store.backend else {
+            unreachable!("embedded store is SQLite")
+        };
+        let (mapped,): (i64,) = sqlx::query_as("PRAGMA mmap_size").fetch_one(reader).await.unwrap();
+        assert_eq!(mapped, READER_MMAP_BYTES as i64);
+        let (mapped,): (i64,) = sqlx::query_as("PRAGMA mmap_size").fetch_one(writer).await.unwrap();
+        assert_eq!(mapped, 0);
+        store.close().await;
+    }
 
     #[test]
     fn in_lists_are_cut_and_padded_to_few_sizes() {
