@@ -791,6 +791,15 @@ mod tests {
     use crate::config::StorageArgs;
     use crate::store::Backend;
 
+    /// Every page kind: its name, its statements, and how many parameters they take.
+    const PAGES: [(&str, (&str, &str), usize); 5] = [
+        ("before", BEFORE, 3),
+        ("after", AFTER, 3),
+        ("before_id", BEFORE_ID, 3),
+        ("after_id", AFTER_ID, 3),
+        ("changed", CHANGED, 4),
+    ];
+
     /// History pages must be index range scans on `(room_id, seq)`: no table scan, no
     /// sort, so a page costs the same however long the room's history is. Checked on the
     /// statements SQLite really runs (the JSON-wrapped ones), every page kind.
@@ -799,14 +808,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&StorageArgs::embedded(dir.path()), 1).await.unwrap();
         let Backend::Sqlite { reader, .. } = &store.backend else { unreachable!("embedded store is SQLite") };
-        let pages = [
-            ("before", BEFORE, 3),
-            ("after", AFTER, 3),
-            ("before_id", BEFORE_ID, 3),
-            ("after_id", AFTER_ID, 3),
-            ("changed", CHANGED, 4),
-        ];
-        for (name, (_, json_sql), params) in pages {
+        for (name, (_, json_sql), params) in PAGES {
             let explain = format!("EXPLAIN QUERY PLAN {json_sql}");
             let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(explain));
             for value in [1, 500, 51, 52].into_iter().take(params) {
@@ -857,14 +859,7 @@ mod tests {
             !reads_variable(bare, 2, 2).await,
             "SQLite reads a bare LIMIT $2: the unary plus is not needed"
         );
-        let pages = [
-            ("before", BEFORE, 3),
-            ("after", AFTER, 3),
-            ("before_id", BEFORE_ID, 3),
-            ("after_id", AFTER_ID, 3),
-            ("changed", CHANGED, 4),
-        ];
-        for (name, (_, json_sql), params) in pages {
+        for (name, (_, json_sql), params) in PAGES {
             assert!(reads_variable(json_sql.to_owned(), params, params as i64).await, "{name}: {json_sql}");
         }
         store.close().await;
