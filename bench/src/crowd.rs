@@ -427,6 +427,30 @@ struct StormClient {
     seqs: Vec<i64>,
 }
 
+/// How many storm clients are in each wait right now (what the ones not back were doing).
+#[derive(Default)]
+struct Waiting {
+    connect: AtomicU64,
+    join: AtomicU64,
+    /// Told `server_busy`, waiting to ask again.
+    busy: AtomicU64,
+    /// Waiting to reconnect.
+    backoff: AtomicU64,
+}
+
+/// Runs `work` counted in `gauge` while it runs.
+async fn counted<T>(gauge: &AtomicU64, work: impl Future<Output = T>) -> T {
+    gauge.fetch_add(1, Ordering::Relaxed);
+    let out = work.await;
+    gauge.fetch_sub(1, Ordering::Relaxed);
+    out
+}
+
+/// Counts one more failure of this kind.
+fn count_failure(failures: &std::sync::Mutex<HashMap<String, u64>>, reason: String) {
+    *failures.lock().unwrap_or_else(|p| p.into_inner()).entry(reason).or_default() += 1;
+}
+
 /// Everyone connected, the server restarts, everyone reconnects with jittered backoff
 /// and rejoins with `since`; were all back within the deadline, and did anyone miss a
 /// message?
@@ -439,9 +463,7 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
         senders.entry(*room_id).or_insert(i);
     }
     let connected = Arc::new(AtomicU64::new(0));
-    // Clients in a connect, in a join, waiting to ask again after `server_busy`, and
-    // waiting to reconnect, right now.
-    let waiting = Arc::new([AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)]);
+    let waiting = Arc::new(Waiting::default());
     // Clients back within the deadline, counted as they come back.
     let back_in_time = Arc::new(AtomicU64::new(0));
     // Why connections failed after the restart, with how often.
@@ -475,25 +497,19 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
                 // Like socket.io-client: every reconnection waits first (1 s doubling to
                 // 5 s, ±50%), so a crowd dropped at once does not come back at once.
                 if lost_at.is_some() || attempt > 0 {
-                    waiting[3].fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(reconnect_delay(attempt)).await;
-                    waiting[3].fetch_sub(1, Ordering::Relaxed);
+                    counted(&waiting.backoff, tokio::time::sleep(reconnect_delay(attempt))).await;
                     attempt += 1;
                 }
                 if *stop.borrow() || start.elapsed() > Duration::from_secs(600) {
                     break 'session;
                 }
-                waiting[0].fetch_add(1, Ordering::Relaxed);
-                let connecting = sio::connect(server, source, &token).await;
-                waiting[0].fetch_sub(1, Ordering::Relaxed);
-                let mut ws = match connecting {
+                let mut ws = match counted(&waiting.connect, sio::connect(server, source, &token)).await {
                     Ok(ws) => ws,
                     Err(err) => {
                         attempt = attempt.max(1);
                         if lost_at.is_some() {
                             me.failed += 1;
-                            let reason: String = err.to_string().chars().take(60).collect();
-                            *reasons.lock().unwrap_or_else(|p| p.into_inner()).entry(reason).or_default() += 1;
+                            count_failure(&reasons, err.to_string().chars().take(60).collect());
                         }
                         continue;
                     }
@@ -501,23 +517,18 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
                 // A busy server says when to ask again: wait that long (jittered) and ask
                 // again on the same socket, as an application would.
                 let ack = loop {
-                    waiting[1].fetch_add(1, Ordering::Relaxed);
-                    let joining = join(&mut ws, room_id, since).await;
-                    waiting[1].fetch_sub(1, Ordering::Relaxed);
-                    match joining {
+                    match counted(&waiting.join, join(&mut ws, room_id, since)).await {
                         Ok(joined) => break Some(joined),
                         Err(JoinFailure::Refused { retry_after: Some(secs) }) => {
                             if lost_at.is_some() {
-                                *reasons.lock().unwrap_or_else(|p| p.into_inner()).entry("join: server_busy".into()).or_default() += 1;
+                                count_failure(&reasons, "join: server_busy".into());
                             }
-                            waiting[2].fetch_add(1, Ordering::Relaxed);
-                            tokio::time::sleep(Duration::from_secs_f64(secs * (0.5 + rand::random::<f64>()))).await;
-                            waiting[2].fetch_sub(1, Ordering::Relaxed);
+                            let pause = Duration::from_secs_f64(secs * (0.5 + rand::random::<f64>()));
+                            counted(&waiting.busy, tokio::time::sleep(pause)).await;
                         }
                         Err(failure) => {
                             if lost_at.is_some() {
-                                let reason = format!("join: {failure:?}");
-                                *reasons.lock().unwrap_or_else(|p| p.into_inner()).entry(reason).or_default() += 1;
+                                count_failure(&reasons, format!("join: {failure:?}"));
                             }
                             break None;
                         }
@@ -621,7 +632,8 @@ pub async fn storm(args: StormArgs) -> Result<Value, BoxError> {
     // Those not back in time: back late, never back, or still waiting on a connect or a
     // join when the run ended; and how many connections failed on the way back.
     let still_waiting = clients - results.len();
-    let [in_connect, in_join, in_busy, in_backoff] = [0, 1, 2, 3].map(|i| waiting[i].load(Ordering::Relaxed));
+    let [in_connect, in_join, in_busy, in_backoff] =
+        [&waiting.connect, &waiting.join, &waiting.busy, &waiting.backoff].map(|g| g.load(Ordering::Relaxed));
     let late = results.iter().filter(|r| r.back.is_some_and(|t| t > deadline)).count();
     let never = results.iter().filter(|r| r.back.is_none()).count();
     let failed: u64 = results.iter().map(|r| u64::from(r.failed)).sum();
